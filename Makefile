@@ -1,0 +1,30 @@
+# Pouch build, install, test and benchmark entry points.
+GO ?= go
+PREFIX ?= /usr/local
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/pouchcontainer/pouch/version.Version=$(VERSION)
+BINARIES := pouchd pouch pouch-shim pouch-logger
+
+.PHONY: build install test unit integration bench clean
+
+build:
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
+
+install: build
+	install -m 0755 $(addprefix bin/,$(BINARIES)) $(PREFIX)/bin/
+
+# Every test: unit tests, then integration tests against a real pouchd.
+test: build unit integration
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
+
+integration: build
+	POUCH_BIN_DIR=$(CURDIR)/bin $(GO) test -count=1 -p 1 -timeout 30m ./integration/...
+
+bench: build
+	POUCH_BIN_DIR=$(CURDIR)/bin $(GO) run ./hack/bench -out docs/benchmarks.md
+
+clean:
+	rm -rf bin

@@ -1,0 +1,39 @@
+// Package container implements the container commands: create, run,
+// start, stop, ps, logs and the rest, under `pouch container` and as
+// top-level shortcuts.
+package container
+
+import (
+	"context"
+
+	"github.com/moby/moby/client"
+
+	"github.com/pouchcontainer/pouch/cli/command"
+)
+
+// APIClient is the part of the Engine API the container commands use.
+type APIClient interface {
+	ContainerCreate(ctx context.Context, options client.ContainerCreateOptions) (client.ContainerCreateResult, error)
+	ContainerAttach(ctx context.Context, container string, options client.ContainerAttachOptions) (client.ContainerAttachResult, error)
+	ContainerStart(ctx context.Context, container string, options client.ContainerStartOptions) (client.ContainerStartResult, error)
+	ContainerWait(ctx context.Context, container string, options client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerKill(ctx context.Context, container string, options client.ContainerKillOptions) (client.ContainerKillResult, error)
+	ContainerStop(ctx context.Context, container string, options client.ContainerStopOptions) (client.ContainerStopResult, error)
+	ContainerRestart(ctx context.Context, container string, options client.ContainerRestartOptions) (client.ContainerRestartResult, error)
+	ContainerRemove(ctx context.Context, container string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+	ContainerPause(ctx context.Context, container string, options client.ContainerPauseOptions) (client.ContainerPauseResult, error)
+	ContainerUnpause(ctx context.Context, container string, options client.ContainerUnpauseOptions) (client.ContainerUnpauseResult, error)
+	ContainerRename(ctx context.Context, container string, options client.ContainerRenameOptions) (client.ContainerRenameResult, error)
+	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
+	ContainerInspect(ctx context.Context, container string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
+	ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
+	ContainerPrune(ctx context.Context, options client.ContainerPruneOptions) (client.ContainerPruneResult, error)
+}
+
+// Deps is what the container commands need from their caller: the
+// streams to use and an API client. The root command fills Client in once
+// the global flags are parsed.
+type Deps struct {
+	command.Streams
+	Client APIClient
+}

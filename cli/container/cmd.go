@@ -1,0 +1,57 @@
+package container
+
+import "github.com/spf13/cobra"
+
+// NewContainerCommand returns `pouch container` and its subcommands.
+func NewContainerCommand(deps *Deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(
+		newCreateCommand(deps),
+		newInspectCommand(deps),
+		newKillCommand(deps),
+		newLogsCommand(deps),
+		newPsCommand(deps),
+		newPauseCommand(deps),
+		newPruneCommand(deps),
+		newRenameCommand(deps),
+		newRestartCommand(deps),
+		newRmCommand(deps),
+		newRunCommand(deps),
+		newStartCommand(deps),
+		newStopCommand(deps),
+		newUnpauseCommand(deps),
+		newWaitCommand(deps),
+	)
+	return cmd
+}
+
+// NewTopLevelCommands returns the shortcuts docker keeps at the top level:
+// `pouch run`, `pouch ps`, `pouch rm` and so on.
+func NewTopLevelCommands(deps *Deps) []*cobra.Command {
+	ps := newPsCommand(deps)
+	ps.Aliases = nil
+	rm := newRmCommand(deps)
+	rm.Aliases = nil
+	return []*cobra.Command{
+		newCreateCommand(deps),
+		newKillCommand(deps),
+		newLogsCommand(deps),
+		newPauseCommand(deps),
+		ps,
+		newRenameCommand(deps),
+		newRestartCommand(deps),
+		rm,
+		newRunCommand(deps),
+		newStartCommand(deps),
+		newStopCommand(deps),
+		newUnpauseCommand(deps),
+		newWaitCommand(deps),
+	}
+}

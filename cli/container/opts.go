@@ -1,0 +1,444 @@
+package container
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/spf13/pflag"
+)
+
+// containerOptions are the flags shared by `create` and `run`.
+type containerOptions struct {
+	name       string
+	env        []string
+	envFiles   []string
+	workdir    string
+	user       string
+	entrypoint string
+	hostname   string
+	labels     []string
+	stdin      bool
+	tty        bool
+	autoRemove bool
+	restart    string
+	network    string
+	readOnly   bool
+	privileged bool
+	capAdd     []string
+	capDrop    []string
+	securityOp []string
+	memory     string
+	memorySwap string
+	cpus       string
+	cpuShares  int64
+	cpusetCPUs string
+	pidsLimit  int64
+	ulimits    []string
+	sysctls    []string
+	shmSize    string
+	tmpfs      []string
+
+	// Set from flags.Changed: an empty --entrypoint resets the image's,
+	// and --pids-limit 0 differs from no limit given.
+	entrypointSet bool
+	pidsLimitSet  bool
+
+	image string
+	args  []string
+}
+
+func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
+	flags.SetInterspersed(false)
+	// -h is --hostname, as in docker; help stays available as --help.
+	flags.Bool("help", false, "Print usage")
+	flags.StringVar(&o.name, "name", "", "Assign a name to the container")
+	flags.StringArrayVarP(&o.env, "env", "e", nil, "Set environment variables")
+	flags.StringArrayVar(&o.envFiles, "env-file", nil, "Read in a file of environment variables")
+	flags.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
+	flags.StringVarP(&o.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
+	flags.StringVar(&o.entrypoint, "entrypoint", "", "Overwrite the default ENTRYPOINT of the image")
+	flags.StringVarP(&o.hostname, "hostname", "h", "", "Container host name")
+	flags.StringArrayVarP(&o.labels, "label", "l", nil, "Set meta data on a container")
+	flags.BoolVarP(&o.stdin, "interactive", "i", false, "Keep STDIN open even if not attached")
+	flags.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	flags.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
+	flags.StringVar(&o.restart, "restart", "", "Restart policy to apply when a container exits (no|always|on-failure[:max-retries]|unless-stopped)")
+	flags.StringVar(&o.network, "network", "", "Connect a container to a network")
+	flags.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+	flags.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
+	flags.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
+	flags.StringArrayVar(&o.capDrop, "cap-drop", nil, "Drop Linux capabilities")
+	flags.StringArrayVar(&o.securityOp, "security-opt", nil, "Security Options")
+	flags.StringVarP(&o.memory, "memory", "m", "", "Memory limit")
+	flags.StringVar(&o.memorySwap, "memory-swap", "", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	flags.StringVar(&o.cpus, "cpus", "", "Number of CPUs")
+	flags.Int64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	flags.StringVar(&o.cpusetCPUs, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	flags.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+	flags.StringArrayVar(&o.ulimits, "ulimit", nil, "Ulimit options (name=soft[:hard])")
+	flags.StringArrayVar(&o.sysctls, "sysctl", nil, "Sysctl options (key=value)")
+	flags.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm")
+	flags.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory (path[:options])")
+}
+
+// fromFlags records which flags were given explicitly.
+func (o *containerOptions) fromFlags(flags *pflag.FlagSet, args []string) {
+	o.entrypointSet = flags.Changed("entrypoint")
+	o.pidsLimitSet = flags.Changed("pids-limit")
+	o.image = args[0]
+	o.args = args[1:]
+}
+
+// createRequest is what create and run send to the daemon.
+type createRequest struct {
+	Name       string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+}
+
+// parse validates the options and translates them into an API request.
+// Nothing here talks to the daemon.
+func (o *containerOptions) parse() (*createRequest, error) {
+	env, err := readEnv(o.envFiles, o.env)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := parseLabels(o.labels)
+	if err != nil {
+		return nil, err
+	}
+	restart, err := parseRestartPolicy(o.restart)
+	if err != nil {
+		return nil, err
+	}
+	if o.autoRemove && !restart.IsNone() {
+		return nil, errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	resources, err := o.parseResources()
+	if err != nil {
+		return nil, err
+	}
+	sysctls, err := parseKeyValues("sysctl", o.sysctls)
+	if err != nil {
+		return nil, err
+	}
+	tmpfs, err := parseTmpfs(o.tmpfs)
+	if err != nil {
+		return nil, err
+	}
+	shmSize, err := parseBytes("--shm-size", o.shmSize)
+	if err != nil {
+		return nil, err
+	}
+	secOpts, err := parseSecurityOpts(o.securityOp)
+	if err != nil {
+		return nil, err
+	}
+
+	cfg := &container.Config{
+		Image:        o.image,
+		Cmd:          o.args,
+		Env:          env,
+		WorkingDir:   o.workdir,
+		User:         o.user,
+		Hostname:     o.hostname,
+		Labels:       labels,
+		Tty:          o.tty,
+		OpenStdin:    o.stdin,
+		AttachStdin:  o.stdin,
+		StdinOnce:    o.stdin,
+		AttachStdout: true,
+		AttachStderr: true,
+	}
+	if o.entrypointSet {
+		// An explicit empty --entrypoint resets the image's entrypoint.
+		cfg.Entrypoint = []string{o.entrypoint}
+	}
+	network := o.network
+	if network == "" {
+		network = "default"
+	}
+	host := &container.HostConfig{
+		AutoRemove:     o.autoRemove,
+		RestartPolicy:  restart,
+		NetworkMode:    container.NetworkMode(network),
+		ReadonlyRootfs: o.readOnly,
+		Privileged:     o.privileged,
+		CapAdd:         o.capAdd,
+		CapDrop:        o.capDrop,
+		SecurityOpt:    secOpts.opts,
+		MaskedPaths:    secOpts.maskedPaths,
+		ReadonlyPaths:  secOpts.readonlyPaths,
+		Sysctls:        sysctls,
+		ShmSize:        shmSize,
+		Tmpfs:          tmpfs,
+		Resources:      resources,
+	}
+	return &createRequest{Name: o.name, Config: cfg, HostConfig: host}, nil
+}
+
+func (o *containerOptions) parseResources() (container.Resources, error) {
+	var r container.Resources
+	var err error
+	if r.Memory, err = parseBytes("--memory", o.memory); err != nil {
+		return r, err
+	}
+	if o.memorySwap == "-1" {
+		r.MemorySwap = -1
+	} else if r.MemorySwap, err = parseBytes("--memory-swap", o.memorySwap); err != nil {
+		return r, err
+	}
+	if r.NanoCPUs, err = parseCPUs(o.cpus); err != nil {
+		return r, err
+	}
+	if o.cpuShares < 0 {
+		return r, fmt.Errorf("invalid value %d for --cpu-shares: must not be negative", o.cpuShares)
+	}
+	r.CPUShares = o.cpuShares
+	r.CpusetCpus = o.cpusetCPUs
+	if o.pidsLimitSet {
+		limit := o.pidsLimit
+		r.PidsLimit = &limit
+	}
+	for _, u := range o.ulimits {
+		ul, err := units.ParseUlimit(u)
+		if err != nil {
+			return r, fmt.Errorf("invalid value %q for --ulimit: %w", u, err)
+		}
+		r.Ulimits = setUlimit(r.Ulimits, ul)
+	}
+	return r, nil
+}
+
+// setUlimit adds ul, replacing an earlier value for the same resource.
+func setUlimit(list []*container.Ulimit, ul *container.Ulimit) []*container.Ulimit {
+	for i, have := range list {
+		if have.Name == ul.Name {
+			list[i] = ul
+			return list
+		}
+	}
+	return append(list, ul)
+}
+
+// parseBytes reads a size such as "512m" or "1g" (binary units, like
+// docker's -m). An empty value means unset.
+func parseBytes(flag, value string) (int64, error) {
+	if value == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(value)
+	if err != nil {
+		return 0, fmt.Errorf("invalid value %q for %s: %w", value, flag, err)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("invalid value %q for %s: must not be negative", value, flag)
+	}
+	return n, nil
+}
+
+// parseCPUs turns a decimal number of CPUs ("1.5") into nano CPUs.
+func parseCPUs(value string) (int64, error) {
+	if value == "" {
+		return 0, nil
+	}
+	cpus, ok := new(big.Rat).SetString(value)
+	if !ok {
+		return 0, fmt.Errorf("invalid value %q for --cpus: not a number", value)
+	}
+	if cpus.Sign() < 0 {
+		return 0, fmt.Errorf("invalid value %q for --cpus: must not be negative", value)
+	}
+	nano := cpus.Mul(cpus, big.NewRat(1e9, 1))
+	if !nano.IsInt() || !nano.Num().IsInt64() {
+		return 0, fmt.Errorf("invalid value %q for --cpus: too precise or too large", value)
+	}
+	return nano.Num().Int64(), nil
+}
+
+// parseRestartPolicy reads no|always|on-failure[:N]|unless-stopped.
+func parseRestartPolicy(value string) (container.RestartPolicy, error) {
+	if value == "" {
+		return container.RestartPolicy{}, nil
+	}
+	name, count, hasCount := strings.Cut(value, ":")
+	p := container.RestartPolicy{Name: container.RestartPolicyMode(name)}
+	if hasCount {
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			return p, fmt.Errorf("invalid restart policy %q: maximum retry count must be an integer", value)
+		}
+		p.MaximumRetryCount = n
+	}
+	if name == "" {
+		return p, fmt.Errorf("invalid restart policy %q: no policy name", value)
+	}
+	if err := container.ValidateRestartPolicy(p); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// parseLabels reads key=value labels; a bare key gets an empty value.
+func parseLabels(values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	labels := make(map[string]string, len(values))
+	for _, l := range values {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid label %q: empty name", l)
+		}
+		labels[k] = v
+	}
+	return labels, nil
+}
+
+// parseKeyValues reads key=value pairs, e.g. for --sysctl.
+func parseKeyValues(flag string, values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(values))
+	for _, kv := range values {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("invalid value %q for --%s: expected key=value", kv, flag)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// parseTmpfs reads path[:options] values.
+func parseTmpfs(values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(values))
+	for _, t := range values {
+		p, opts, _ := strings.Cut(t, ":")
+		if !path.IsAbs(p) {
+			return nil, fmt.Errorf("invalid value %q for --tmpfs: path must be absolute", t)
+		}
+		m[p] = opts
+	}
+	return m, nil
+}
+
+type securityOpts struct {
+	opts          []string
+	maskedPaths   []string
+	readonlyPaths []string
+}
+
+// parseSecurityOpts checks --security-opt values. A seccomp profile given
+// as a file is sent inline, as docker does; "systempaths=unconfined"
+// becomes empty masked and read-only path lists.
+func parseSecurityOpts(values []string) (securityOpts, error) {
+	var out securityOpts
+	for _, opt := range values {
+		k, v, ok := strings.Cut(opt, "=")
+		if !ok && k != "no-new-privileges" {
+			k, v, ok = strings.Cut(opt, ":")
+		}
+		if (!ok || v == "") && k != "no-new-privileges" {
+			return out, fmt.Errorf("invalid --security-opt %q: expected key=value", opt)
+		}
+		switch {
+		case k == "systempaths" && v == "unconfined":
+			out.maskedPaths, out.readonlyPaths = []string{}, []string{}
+			continue
+		case k == "seccomp" && v != "unconfined" && v != "builtin":
+			profile, err := os.ReadFile(v)
+			if err != nil {
+				return out, fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
+			}
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, profile); err != nil {
+				return out, fmt.Errorf("compacting json for seccomp profile (%s) failed: %w", v, err)
+			}
+			opt = "seccomp=" + compact.String()
+		}
+		out.opts = append(out.opts, opt)
+	}
+	return out, nil
+}
+
+// readEnv reads --env-file files, then --env values (which win), the way
+// docker does: a bare NAME takes its value from the client's environment.
+func readEnv(files, values []string) ([]string, error) {
+	var env []string
+	for _, f := range files {
+		vars, err := parseEnvFile(f)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, vars...)
+	}
+	for _, v := range values {
+		k, _, hasValue := strings.Cut(v, "=")
+		if k == "" {
+			return nil, fmt.Errorf("invalid environment variable: %s", v)
+		}
+		if !hasValue {
+			if val, ok := os.LookupEnv(k); ok {
+				v = k + "=" + val
+			}
+		}
+		env = append(env, v)
+	}
+	return env, nil
+}
+
+// parseEnvFile reads NAME=value lines, skipping blank lines and # comments.
+// Values are kept verbatim; a line with only NAME takes the value from
+// the client's environment, or is sent bare when it is not set there.
+func parseEnvFile(filename string) ([]string, error) {
+	data, err := os.ReadFile(filename)
+	if err != nil {
+		return nil, fmt.Errorf("reading env file: %w", err)
+	}
+	data = bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF"))
+	var vars []string
+	scanner := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; scanner.Scan(); n++ {
+		raw := scanner.Bytes()
+		if !utf8.Valid(raw) {
+			return nil, fmt.Errorf("env file %s contains invalid utf8 bytes at line %d", filename, n)
+		}
+		line := strings.TrimLeftFunc(string(raw), unicode.IsSpace)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, hasValue := strings.Cut(line, "=")
+		if name == "" {
+			return nil, fmt.Errorf("env file %s line %d: no variable name", filename, n)
+		}
+		if strings.ContainsAny(name, " \t") {
+			return nil, fmt.Errorf("env file %s line %d: variable '%s' contains whitespaces", filename, n, name)
+		}
+		switch val, ok := os.LookupEnv(name); {
+		case hasValue:
+			vars = append(vars, name+"="+value)
+		case ok:
+			vars = append(vars, name+"="+val)
+		default:
+			vars = append(vars, name)
+		}
+	}
+	return vars, scanner.Err()
+}

@@ -1,0 +1,33 @@
+// Package image implements the image commands: images, rmi, tag,
+// history, load, save, inspect and prune, under `pouch image` and as
+// top-level shortcuts.
+package image
+
+import (
+	"context"
+	"io"
+
+	"github.com/moby/moby/client"
+
+	"github.com/pouchcontainer/pouch/cli/command"
+)
+
+// APIClient is the part of the Engine API the image commands use.
+type APIClient interface {
+	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	ImagePrune(ctx context.Context, options client.ImagePruneOptions) (client.ImagePruneResult, error)
+	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
+	ImageHistory(ctx context.Context, image string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
+	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
+	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+}
+
+// Deps is what the image commands need from their caller: the streams to
+// use and an API client. The root command fills Client in once the global
+// flags are parsed.
+type Deps struct {
+	command.Streams
+	Client APIClient
+}

@@ -1,0 +1,50 @@
+package image
+
+import "github.com/spf13/cobra"
+
+// NewImageCommand returns `pouch image` and its subcommands.
+func NewImageCommand(deps *Deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Manage images",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	ls := newImagesCommand(deps)
+	ls.Use = "ls [OPTIONS] [REPOSITORY[:TAG]]"
+	ls.Aliases = []string{"images", "list"}
+	rm := newRemoveCommand(deps)
+	rm.Use = "rm [OPTIONS] IMAGE [IMAGE...]"
+	rm.Aliases = []string{"rmi", "remove"}
+	cmd.AddCommand(
+		newHistoryCommand(deps),
+		newInspectCommand(deps),
+		newLoadCommand(deps),
+		ls,
+		newPruneCommand(deps),
+		rm,
+		newSaveCommand(deps),
+		newTagCommand(deps),
+	)
+	return cmd
+}
+
+// NewTopLevelCommands returns the shortcuts docker keeps at the top level:
+// `pouch images`, `pouch rmi`, `pouch tag`, `pouch history`, `pouch load`
+// and `pouch save`.
+func NewTopLevelCommands(deps *Deps) []*cobra.Command {
+	images := newImagesCommand(deps)
+	images.Aliases = nil
+	rmi := newRemoveCommand(deps)
+	rmi.Aliases = nil
+	return []*cobra.Command{
+		newHistoryCommand(deps),
+		images,
+		newLoadCommand(deps),
+		rmi,
+		newSaveCommand(deps),
+		newTagCommand(deps),
+	}
+}

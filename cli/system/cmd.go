@@ -1,0 +1,13 @@
+package system
+
+import "github.com/spf13/cobra"
+
+// NewTopLevelCommands returns `pouch version`, `pouch info` and
+// `pouch inspect`.
+func NewTopLevelCommands(deps *Deps) []*cobra.Command {
+	return []*cobra.Command{
+		newInfoCommand(deps),
+		newInspectCommand(deps),
+		newVersionCommand(deps),
+	}
+}

@@ -1,0 +1,213 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/go-units"
+	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
+
+	"github.com/pouchcontainer/pouch/daemon/server"
+	"github.com/pouchcontainer/pouch/daemon/server/httputil"
+	"github.com/pouchcontainer/pouch/pkg/filters"
+	svc "github.com/pouchcontainer/pouch/services/container"
+)
+
+func (r *Router) inspect(ctx context.Context, w http.ResponseWriter, _ *http.Request, v map[string]string) error {
+	c, err := r.b.Get(v["id"])
+	if err != nil {
+		return err
+	}
+	return server.WriteJSON(w, http.StatusOK, inspectResponse(c.Snapshot()))
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func inspectResponse(c svc.View) *ctypes.InspectResponse {
+	st := c.State
+	args := c.Args
+	if args == nil {
+		args = []string{}
+	}
+	return &ctypes.InspectResponse{
+		ID:      c.ID,
+		Created: formatTime(c.Created),
+		Path:    c.Path,
+		Args:    args,
+		State: &ctypes.State{
+			Status:     st.Status,
+			Running:    st.Running(),
+			Paused:     st.Status == ctypes.StatePaused,
+			Restarting: st.Status == ctypes.StateRestarting,
+			OOMKilled:  st.OOMKilled,
+			Dead:       st.Status == ctypes.StateDead,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  formatTime(st.StartedAt),
+			FinishedAt: formatTime(st.FinishedAt),
+		},
+		Image:          c.ImageID.String(),
+		ResolvConfPath: c.ResolvConfPath,
+		HostnamePath:   c.HostnamePath,
+		HostsPath:      c.HostsPath,
+		LogPath:        c.LogPath,
+		Name:           "/" + c.Name,
+		RestartCount:   c.RestartCount,
+		Driver:         "overlayfs",
+		Platform:       "linux",
+		HostConfig:     c.HostConfig,
+		GraphDriver:    &storage.DriverData{Name: "overlayfs", Data: map[string]string{}},
+		Mounts:         []ctypes.MountPoint{},
+		Config:         c.Config,
+		NetworkSettings: &ctypes.NetworkSettings{
+			Networks: map[string]*network.EndpointSettings{},
+		},
+	}
+}
+
+func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Request, _ map[string]string) error {
+	q := req.URL.Query()
+	all, err := httputil.BoolValue(req, "all")
+	if err != nil {
+		return err
+	}
+	limit := -1
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.Atoi(l); err != nil {
+			return fmt.Errorf("invalid limit %q: %w", l, errdefs.ErrInvalidArgument)
+		}
+		if limit <= 0 {
+			limit = -1
+		}
+	}
+	f, err := filters.Parse(q.Get("filters"))
+	if err != nil {
+		return err
+	}
+	if err := f.Validate("id", "name", "label", "status", "ancestor", "exited", "before", "since"); err != nil {
+		return err
+	}
+	for _, s := range f.Values("status") {
+		if err := ctypes.ValidateContainerState(ctypes.ContainerState(s)); err != nil {
+			return fmt.Errorf("%v: %w", err, errdefs.ErrInvalidArgument)
+		}
+	}
+	if limit > 0 || f.Has("status") || f.Has("exited") {
+		all = true
+	}
+	ancestorIDs := r.imageIDs(ctx, f)
+	out := []ctypes.Summary{}
+	for _, c := range r.b.All() {
+		v := c.Snapshot()
+		if !all && !v.State.Running() {
+			continue
+		}
+		if !matches(v, f, ancestorIDs) {
+			continue
+		}
+		out = append(out, summary(v, r.images.DisplayName(ctx, v.Image, v.ImageID.String())))
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return server.WriteJSON(w, http.StatusOK, out)
+}
+
+// imageIDs resolves the ancestor filter to image IDs.
+func (r *Router) imageIDs(ctx context.Context, f filters.Args) map[string]bool {
+	if !f.Has("ancestor") {
+		return nil
+	}
+	ids := map[string]bool{}
+	for _, a := range f.Values("ancestor") {
+		if id, ok := r.images.ResolveID(ctx, a); ok {
+			ids[id] = true
+		}
+	}
+	return ids
+}
+
+func matches(v svc.View, f filters.Args, ancestorIDs map[string]bool) bool {
+	if !f.Match("id", func(p string) bool { return strings.HasPrefix(v.ID, p) }) {
+		return false
+	}
+	if !f.Match("name", func(p string) bool { return strings.Contains(v.Name, strings.TrimPrefix(p, "/")) }) {
+		return false
+	}
+	if !f.MatchLabels("label", v.Config.Labels) {
+		return false
+	}
+	if !f.Match("status", func(s string) bool { return string(v.State.Status) == s }) {
+		return false
+	}
+	if !f.Match("exited", func(s string) bool {
+		return v.State.Status == ctypes.StateExited && strconv.Itoa(v.State.ExitCode) == s
+	}) {
+		return false
+	}
+	if f.Has("ancestor") && !ancestorIDs[v.ImageID.String()] && !f.Match("ancestor", func(a string) bool { return a == v.Image }) {
+		return false
+	}
+	return true
+}
+
+func summary(v svc.View, image string) ctypes.Summary {
+	cmd := strings.Join(append([]string{v.Path}, v.Args...), " ")
+	s := ctypes.Summary{
+		ID:      v.ID,
+		Names:   []string{"/" + v.Name},
+		Image:   image,
+		ImageID: v.ImageID.String(),
+		Command: cmd,
+		Created: v.Created.Unix(),
+		Ports:   []ctypes.PortSummary{},
+		Labels:  v.Config.Labels,
+		State:   v.State.Status,
+		Status:  statusText(v.State),
+		Mounts:  []ctypes.MountPoint{},
+		NetworkSettings: &ctypes.NetworkSettingsSummary{
+			Networks: map[string]*network.EndpointSettings{},
+		},
+	}
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.HostConfig.NetworkMode = string(v.HostConfig.NetworkMode)
+	return s
+}
+
+// statusText is the human status `docker ps` shows.
+func statusText(st svc.State) string {
+	now := time.Now()
+	switch st.Status {
+	case ctypes.StateRunning:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+	case ctypes.StatePaused:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
+	case ctypes.StateRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case ctypes.StateExited:
+		if st.FinishedAt.IsZero() {
+			return fmt.Sprintf("Exited (%d)", st.ExitCode)
+		}
+		return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case ctypes.StateRemoving:
+		return "Removal In Progress"
+	case ctypes.StateDead:
+		return "Dead"
+	}
+	return "Created"
+}

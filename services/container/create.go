@@ -1,0 +1,430 @@
+package container
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	ctypes "github.com/moby/moby/api/types/container"
+
+	imagesvc "github.com/pouchcontainer/pouch/services/image"
+	"github.com/pouchcontainer/pouch/pkg/namesgen"
+)
+
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// CreateOptions is a create request.
+type CreateOptions struct {
+	Name       string
+	Config     *ctypes.Config
+	HostConfig *ctypes.HostConfig
+}
+
+// Create creates a container from an image. Nothing is left behind when it
+// fails: the name, snapshot and directory are all rolled back.
+func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container, retErr error) {
+	if opts.Config == nil {
+		return nil, fmt.Errorf("config cannot be empty in order to create a container: %w", errdefs.ErrInvalidArgument)
+	}
+	hc := opts.HostConfig
+	if hc == nil {
+		hc = &ctypes.HostConfig{}
+	}
+	if err := validateHostConfig(hc); err != nil {
+		return nil, err
+	}
+	runtimeName := hc.Runtime
+	if runtimeName == "" {
+		runtimeName = s.cfg.DefaultRuntime
+	}
+	if _, ok := s.cfg.Runtimes[runtimeName]; !ok {
+		return nil, fmt.Errorf("unknown runtime %q: %w", runtimeName, errdefs.ErrInvalidArgument)
+	}
+	img, err := s.images.Get(ctx, opts.Config.Image)
+	if err != nil {
+		return nil, err
+	}
+	cfg, path, args, err := mergeImageConfig(opts.Config, img)
+	if err != nil {
+		return nil, err
+	}
+	id := newID()
+	if cfg.Hostname == "" && hc.NetworkMode != "host" {
+		cfg.Hostname = id[:12]
+	}
+	name, err := s.reserveName(id, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			s.releaseName(name)
+		}
+	}()
+
+	dir := filepath.Join(s.cfg.Root, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			s.removeLeftovers(context.WithoutCancel(ctx), id, id)
+		}
+	}()
+	labels := map[string]string{"containerd.io/gc.root": time.Now().UTC().Format(time.RFC3339)}
+	if _, err := s.snapshots.Prepare(ctx, id, img.ChainID().String(), snapshots.WithLabels(labels)); err != nil {
+		return nil, fmt.Errorf("prepare rootfs of %s: %w", id, err)
+	}
+	c := &Container{
+		ID: id, Name: name, Created: time.Now().UTC(), Image: opts.Config.Image, ImageID: img.ID,
+		Config: cfg, HostConfig: hc, Path: path, Args: args,
+		State:       State{Status: ctypes.StateCreated},
+		Runtime:     runtimeName,
+		LogPath:     filepath.Join(dir, id+"-json.log"),
+		SnapshotKey: id,
+		dir:         dir, bundle: filepath.Join(s.cfg.StateDir, id),
+		run: newRun(), gone: make(chan struct{}),
+	}
+	if err := s.writeNetworkFiles(c); err != nil {
+		return nil, err
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.byID[id] = c
+	s.mu.Unlock()
+	return c, nil
+}
+
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func (s *Service) reserveName(id, name string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == "" {
+		for i := 0; ; i++ {
+			n := namesgen.Name(i)
+			if _, taken := s.names[n]; !taken {
+				s.names[n] = id
+				return n, nil
+			}
+		}
+	}
+	if !validName.MatchString(name) {
+		return "", fmt.Errorf("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed: %w", name, errdefs.ErrInvalidArgument)
+	}
+	name = strings.TrimPrefix(name, "/")
+	if other, taken := s.names[name]; taken {
+		return "", fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name: %w", name, other, errdefs.ErrConflict)
+	}
+	s.names[name] = id
+	return name, nil
+}
+
+func (s *Service) releaseName(name string) {
+	s.mu.Lock()
+	delete(s.names, name)
+	s.mu.Unlock()
+}
+
+// mergeImageConfig fills what the request left out from the image, as
+// Docker does, and works out the process to run.
+func mergeImageConfig(in *ctypes.Config, img *imagesvc.Image) (*ctypes.Config, string, []string, error) {
+	cfg := *in
+	ic := img.Config.Config
+	cfg.Env = mergeEnv(ic.Env, in.Env)
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = ic.WorkingDir
+	}
+	if cfg.User == "" {
+		cfg.User = ic.User
+	}
+	if cfg.StopSignal == "" {
+		cfg.StopSignal = ic.StopSignal
+	}
+	if len(ic.Labels) > 0 {
+		labels := map[string]string{}
+		for k, v := range ic.Labels {
+			labels[k] = v
+		}
+		for k, v := range in.Labels {
+			labels[k] = v
+		}
+		cfg.Labels = labels
+	}
+	// An explicit entrypoint (even empty) replaces the image's and drops its Cmd.
+	if in.Entrypoint == nil {
+		cfg.Entrypoint = ic.Entrypoint
+		if len(in.Cmd) == 0 {
+			cfg.Cmd = ic.Cmd
+		}
+	}
+	argv := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(argv) == 0 || argv[0] == "" {
+		return nil, "", nil, fmt.Errorf("no command specified: %w", errdefs.ErrInvalidArgument)
+	}
+	return &cfg, argv[0], argv[1:], nil
+}
+
+func mergeEnv(base, over []string) []string {
+	out := append([]string{}, base...)
+	index := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		index[k] = i
+	}
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[k]; ok {
+			out[i] = kv
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, kv)
+	}
+	return out
+}
+
+func validateHostConfig(hc *ctypes.HostConfig) error {
+	switch hc.NetworkMode {
+	case "", "default", "none":
+		hc.NetworkMode = "none"
+	case "host":
+	default:
+		return fmt.Errorf("network mode %q is not supported: use none or host: %w", hc.NetworkMode, errdefs.ErrInvalidArgument)
+	}
+	switch hc.RestartPolicy.Name {
+	case "", "no", "always", "unless-stopped":
+		if hc.RestartPolicy.MaximumRetryCount != 0 {
+			return fmt.Errorf("maximum retry count cannot be used with restart policy '%s': %w", hc.RestartPolicy.Name, errdefs.ErrInvalidArgument)
+		}
+		if hc.RestartPolicy.Name == "" {
+			hc.RestartPolicy.Name = "no"
+		}
+	case "on-failure":
+		if hc.RestartPolicy.MaximumRetryCount < 0 {
+			return fmt.Errorf("invalid value for maximum retry count: %d: %w", hc.RestartPolicy.MaximumRetryCount, errdefs.ErrInvalidArgument)
+		}
+	default:
+		return fmt.Errorf("invalid restart policy '%s': %w", hc.RestartPolicy.Name, errdefs.ErrInvalidArgument)
+	}
+	if hc.AutoRemove && hc.RestartPolicy.Name != "no" {
+		return fmt.Errorf("can't create 'AutoRemove' container with restart policy: %w", errdefs.ErrInvalidArgument)
+	}
+	if hc.ShmSize < 0 {
+		return fmt.Errorf("SHM size can not be less than 0: %w", errdefs.ErrInvalidArgument)
+	}
+	if hc.Memory != 0 && hc.Memory < 6*1024*1024 {
+		return fmt.Errorf("minimum memory limit allowed is 6MB: %w", errdefs.ErrInvalidArgument)
+	}
+	if hc.NanoCPUs < 0 {
+		return fmt.Errorf("invalid CPU count: %w", errdefs.ErrInvalidArgument)
+	}
+	return nil
+}
+
+// writeNetworkFiles writes the container's /etc/hostname, /etc/hosts and
+// /etc/resolv.conf.
+func (s *Service) writeNetworkFiles(c *Container) error {
+	c.HostnamePath = filepath.Join(c.dir, "hostname")
+	c.HostsPath = filepath.Join(c.dir, "hosts")
+	c.ResolvConfPath = filepath.Join(c.dir, "resolv.conf")
+	hostname := c.Config.Hostname
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	if c.HostConfig.NetworkMode == "host" {
+		if hostname == "" {
+			hostname, _ = os.Hostname()
+		}
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = string(b)
+		}
+	}
+	for _, h := range c.HostConfig.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			return fmt.Errorf("invalid extra host %q: %w", h, errdefs.ErrInvalidArgument)
+		}
+		hosts += ip + "\t" + name + "\n"
+	}
+	files := map[string]string{
+		c.HostnamePath:   hostname + "\n",
+		c.HostsPath:      hosts,
+		c.ResolvConfPath: resolvConf(c.HostConfig.NetworkMode == "host"),
+	}
+	for path, data := range files {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolvConf derives the container's resolv.conf from the host's: with its
+// own network namespace, loopback resolvers of the host are unreachable and
+// are dropped, falling back to public resolvers as Docker does.
+func resolvConf(hostNet bool) string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		b = nil
+	}
+	if hostNet {
+		return string(b)
+	}
+	var out []string
+	servers := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if strings.HasPrefix(f[1], "127.") || f[1] == "::1" {
+				continue
+			}
+			servers++
+		}
+		if strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+	}
+	if servers == 0 {
+		out = append(out, "nameserver 8.8.8.8", "nameserver 8.8.4.4")
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// RemoveOptions tunes Remove.
+type RemoveOptions struct {
+	Force bool
+}
+
+// Remove removes a container. A running one is refused unless forced, in
+// which case it is killed first.
+func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	if c.state().Running() {
+		if !opts.Force {
+			return fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove: %w", c.Name, errdefs.ErrConflict)
+		}
+		if err := s.Kill(ctx, c.ID, syscall.SIGKILL); err != nil && !errdefs.IsConflict(err) && !errdefs.IsNotFound(err) {
+			return err
+		}
+		select {
+		case <-c.currentRunDone():
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("container %s did not stop after SIGKILL: %w", c.ID, errdefs.ErrUnavailable)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.remove(ctx, c)
+}
+
+// currentRunDone returns the done channel of the run in progress; for a
+// stopped container it is already closed.
+func (c *Container) currentRunDone() <-chan struct{} {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.State.Running() || c.State.Status == "restarting" {
+		return c.run.done
+	}
+	closed := make(chan struct{})
+	close(closed)
+	return closed
+}
+
+func (s *Service) remove(ctx context.Context, c *Container) error {
+	c.op.Lock()
+	defer c.op.Unlock()
+	select {
+	case <-c.gone:
+		return nil // removed meanwhile (auto-remove)
+	default:
+	}
+	if c.state().Running() {
+		return fmt.Errorf("cannot remove container %q: container is running: %w", c.Name, errdefs.ErrConflict)
+	}
+	if err := c.setState(func(st *State) { st.Status = ctypes.StateRemoving }); err != nil {
+		return err
+	}
+	s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
+	s.mu.Lock()
+	delete(s.byID, c.ID)
+	if s.names[c.Name] == c.ID {
+		delete(s.names, c.Name)
+	}
+	s.mu.Unlock()
+	close(c.gone)
+	s.gc.Schedule()
+	return nil
+}
+
+// removeLeftovers removes everything a container may have on disk.
+func (s *Service) removeLeftovers(ctx context.Context, id, snapshotKey string) {
+	bundle := filepath.Join(s.cfg.StateDir, id)
+	_ = mount.UnmountAll(filepath.Join(bundle, "rootfs"), 0)
+	if err := os.RemoveAll(bundle); err != nil {
+		log.G(ctx).WithError(err).Warn("remove bundle")
+	}
+	if snapshotKey != "" {
+		if err := s.snapshots.Remove(ctx, snapshotKey); err != nil && !errdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).Warn("remove container snapshot")
+		}
+	}
+	s.removeCgroups(id)
+	if err := os.RemoveAll(filepath.Join(s.cfg.Root, id)); err != nil {
+		log.G(ctx).WithError(err).Warn("remove container directory")
+	}
+}
+
+// Rename renames a container.
+func (s *Service) Rename(ref, newName string) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	if newName == "" {
+		return fmt.Errorf("Neither old nor new names may be empty: %w", errdefs.ErrInvalidArgument)
+	}
+	newName = strings.TrimPrefix(newName, "/")
+	c.mu.RLock()
+	old := c.Name
+	c.mu.RUnlock()
+	if old == newName {
+		return fmt.Errorf("Renaming a container with the same name as its current name: %w", errdefs.ErrInvalidArgument)
+	}
+	if _, err := s.reserveName(c.ID, newName); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.Name = newName
+	err = c.save()
+	if err != nil {
+		c.Name = old
+	}
+	c.mu.Unlock()
+	if err != nil {
+		s.releaseName(newName)
+		return err
+	}
+	s.releaseName(old)
+	return nil
+}

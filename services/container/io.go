@@ -1,0 +1,188 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/fifo"
+	"github.com/containerd/log"
+	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/pkg/jsonlog"
+)
+
+type stdioPaths struct {
+	stdin, stdout, stderr string
+}
+
+func (c *Container) fifos() stdioPaths {
+	p := stdioPaths{
+		stdout: filepath.Join(c.dir, "stdout.fifo"),
+		stderr: filepath.Join(c.dir, "stderr.fifo"),
+	}
+	if c.Config.OpenStdin {
+		p.stdin = filepath.Join(c.dir, "stdin.fifo")
+	}
+	return p
+}
+
+// startLogger starts the container's pouch-logger, detached in its own
+// session so it outlives the daemon, and waits until it holds the FIFOs.
+func (s *Service) startLogger(c *Container) (stdioPaths, int, error) {
+	p := c.fifos()
+	for _, f := range []string{p.stdin, p.stdout, p.stderr} {
+		if f == "" {
+			continue
+		}
+		if err := syscall.Mkfifo(f, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+			return p, 0, fmt.Errorf("create fifo: %w", err)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return p, 0, err
+	}
+	defer r.Close()
+	errLog, err := os.OpenFile(filepath.Join(c.dir, "logger.err"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		w.Close()
+		return p, 0, err
+	}
+	defer errLog.Close()
+	cmd := exec.Command(s.cfg.LoggerBinary, "--stdout", p.stdout, "--stderr", p.stderr, "--log", c.LogPath, "--ready-fd", "3")
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Stderr = errLog
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return p, 0, fmt.Errorf("start logger: %w", err)
+	}
+	w.Close()
+	go cmd.Wait() //nolint:errcheck // reaped while we live; init reaps it after
+	ready := make(chan error, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, err := r.Read(b)
+		if n == 1 {
+			err = nil
+		} else if err == nil || err == io.EOF {
+			err = errors.New("logger exited before it was ready")
+		}
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			_ = cmd.Process.Kill()
+			return p, 0, fmt.Errorf("start logger: %w", err)
+		}
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		return p, 0, errors.New("start logger: not ready after 10s")
+	}
+	return p, cmd.Process.Pid, nil
+}
+
+// LogsOptions selects log entries.
+type LogsOptions struct {
+	Stdout, Stderr bool
+	Follow         bool
+	Tail           int // < 0: all
+	Since, Until   time.Time
+}
+
+// Logs emits the container's log entries. A follower ends when the
+// container's current run ends and its output is fully written.
+func (s *Service) Logs(ctx context.Context, ref string, opts LogsOptions, emit func(jsonlog.Entry) error) (*Container, error) {
+	c, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Stdout && !opts.Stderr {
+		return nil, fmt.Errorf("you must choose at least one stream: %w", errdefs.ErrInvalidArgument)
+	}
+	done := c.currentRunDone()
+	return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{
+		Tail: opts.Tail, Since: opts.Since, Until: opts.Until, Follow: opts.Follow, Done: done,
+	}, streamFilter(opts.Stdout, opts.Stderr, emit))
+}
+
+func streamFilter(stdout, stderr bool, emit func(jsonlog.Entry) error) func(jsonlog.Entry) error {
+	return func(e jsonlog.Entry) error {
+		if (e.Stream == "stdout" && !stdout) || (e.Stream == "stderr" && !stderr) {
+			return nil
+		}
+		return emit(e)
+	}
+}
+
+// AttachOptions describe an attach.
+type AttachOptions struct {
+	Stdin          io.Reader // nil: no stdin
+	Stdout, Stderr bool
+	Logs           bool // replay the log first
+	Stream         bool // follow until the run ends
+}
+
+// Attach streams the container's output from now on (and its log before,
+// with Logs) until the current or next run ends, and feeds Stdin to it.
+func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, emit func(jsonlog.Entry) error) (*Container, error) {
+	c, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	st := c.state()
+	if st.Status == ctypes.StateExited && opts.Stream {
+		return c, fmt.Errorf("you cannot attach to a stopped container, start it first: %w", errdefs.ErrConflict)
+	}
+	c.mu.RLock()
+	r := c.run
+	paths := c.fifos()
+	c.mu.RUnlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if opts.Stdin != nil && paths.stdin != "" {
+		if err := syscall.Mkfifo(paths.stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
+			return c, err
+		}
+		go copyStdin(ctx, paths.stdin, opts.Stdin, c.Config.StdinOnce)
+	}
+	tail := 0
+	if opts.Logs {
+		tail = -1
+	}
+	if !opts.Stream {
+		return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail}, streamFilter(opts.Stdout, opts.Stderr, emit))
+	}
+	return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail, Follow: true, Done: r.done},
+		streamFilter(opts.Stdout, opts.Stderr, emit))
+}
+
+// copyStdin writes the client's input into the container's stdin FIFO. When
+// the input ends and StdinOnce is set, the FIFO is closed so the process
+// sees EOF.
+func copyStdin(ctx context.Context, path string, in io.Reader, once bool) {
+	f, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		log.G(ctx).WithError(err).Debug("open stdin fifo")
+		return
+	}
+	_, err = io.Copy(f, in)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.G(ctx).WithError(err).Debug("copy stdin")
+	}
+	if once || err == nil {
+		f.Close()
+		return
+	}
+	f.Close()
+}

@@ -1,0 +1,556 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/sys/signal"
+	"golang.org/x/sys/unix"
+
+	"github.com/pouchcontainer/pouch/runtime/shim"
+	"github.com/pouchcontainer/pouch/runtime/spec"
+)
+
+// Start starts a created or stopped container. A start that fails leaves
+// no task, shim, mount or cgroup behind, and records why it failed.
+func (s *Service) Start(ctx context.Context, ref string) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	select {
+	case <-c.gone:
+		return fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+	default:
+	}
+	st := c.state()
+	switch {
+	case st.Status == ctypes.StatePaused:
+		return fmt.Errorf("cannot start a paused container, try unpause instead: %w", errdefs.ErrConflict)
+	case st.Running():
+		return errAlreadyRunning
+	case st.Status == ctypes.StateRemoving || st.Status == ctypes.StateDead:
+		return fmt.Errorf("container is marked for removal and cannot be started: %w", errdefs.ErrConflict)
+	}
+	if err := s.start(ctx, c); err != nil {
+		msg := err.Error()
+		_ = c.setState(func(st *State) {
+			st.Error = msg
+			st.ExitCode = startErrorExitCode(msg)
+			if st.Status != ctypes.StateCreated {
+				st.Status = ctypes.StateExited
+			}
+			st.FinishedAt = time.Now().UTC()
+		})
+		c.endRun(startErrorExitCode(msg), msg)
+		if c.HostConfig.AutoRemove {
+			s.autoRemove(c)
+		}
+		return err
+	}
+	return nil
+}
+
+// errAlreadyRunning tells the API to answer 304 Not Modified.
+var errAlreadyRunning = fmt.Errorf("container already started: %w", errdefs.ErrNotModified)
+
+// startErrorExitCode maps a runtime start error to Docker's exit codes.
+func startErrorExitCode(msg string) int {
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"), strings.Contains(msg, "is a directory"):
+		return 126
+	}
+	return 128
+}
+
+func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
+	ctx = context.WithoutCancel(ctx) // a client going away must not leave a half-started task
+	bundle := c.bundle
+	rootfs := filepath.Join(bundle, "rootfs")
+	cleanup := func() {
+		_ = mount.UnmountAll(rootfs, 0)
+		_ = os.RemoveAll(bundle)
+		s.removeCgroups(c.ID)
+	}
+	_ = os.RemoveAll(bundle) // a crash during a previous start may have left one
+	if err := os.MkdirAll(rootfs, 0o700); err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			cleanup()
+		}
+	}()
+	mounts, err := s.snapshots.Mounts(ctx, c.SnapshotKey)
+	if err != nil {
+		return fmt.Errorf("rootfs of %s: %w", c.ID, err)
+	}
+	if err := mount.All(mounts, rootfs); err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", c.ID, err)
+	}
+	c.mu.RLock()
+	in := spec.Input{
+		ID: c.ID, Config: c.Config, HostConfig: c.HostConfig,
+		Args: append([]string{c.Path}, c.Args...), Env: c.Config.Env,
+		RootfsPath:   rootfs,
+		HostsPath:    c.HostsPath,
+		HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,
+		CgroupsPath: "/" + s.cfg.CgroupParent + "/" + c.ID,
+		Rlimits:     spec.DefaultRlimits(),
+	}
+	runtimeBin := s.cfg.Runtimes[c.Runtime]
+	c.mu.RUnlock()
+	sp, err := spec.Build(ctx, in)
+	if err != nil {
+		return err
+	}
+	sp.Root.Path = "rootfs"
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), b, 0o600); err != nil {
+		return err
+	}
+
+	stdio, loggerPid, err := s.startLogger(c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = syscall.Kill(loggerPid, syscall.SIGKILL)
+		}
+	}()
+	rt := shim.Runtime{Binary: runtimeBin, Root: filepath.Join(s.cfg.RuntimeRoot, c.Runtime)}
+	sh, err := s.shims.Start(ctx, c.ID, bundle, rt)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			_, _ = sh.Delete(ctx)
+			_ = sh.Shutdown(ctx)
+		}
+	}()
+	if _, err := sh.Create(ctx, shim.CreateOptions{
+		Stdin: stdio.stdin, Stdout: stdio.stdout, Stderr: stdio.stderr,
+		Terminal: c.Config.Tty, Runtime: rt,
+	}); err != nil {
+		return cleanRuntimeError(err)
+	}
+	c.mu.Lock()
+	c.shim = sh
+	c.LoggerPid = loggerPid
+	c.mu.Unlock()
+	pid, err := sh.Start(ctx)
+	if err != nil {
+		c.mu.Lock()
+		c.shim = nil
+		c.mu.Unlock()
+		return cleanRuntimeError(err)
+	}
+	if err := c.setState(func(st *State) {
+		*st = State{Status: ctypes.StateRunning, Pid: int(pid), StartedAt: time.Now().UTC()}
+	}); err != nil {
+		log.G(ctx).WithError(err).Warn("persisting running state")
+	}
+	s.watch(c, sh)
+	return nil
+}
+
+// cleanRuntimeError strips the wrapping runc and the shim add, keeping the
+// reason a user can act on.
+func cleanRuntimeError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "exec: "); i >= 0 {
+		msg = msg[i:]
+	}
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), ": unknown")
+	var cls error = errdefs.ErrUnknown
+	if startErrorExitCode(msg) != 128 {
+		cls = errdefs.ErrInvalidArgument
+	}
+	return fmt.Errorf("failed to create task for container: %s: %w", msg, cls)
+}
+
+// watch waits for the task to exit in the background.
+func (s *Service) watch(c *Container, sh *shim.Shim) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		exit, err := sh.Wait(context.Background())
+		if err != nil {
+			// The shim went away (or the daemon is shutting down and
+			// closed the connection): Restore will reconcile.
+			if s.closing.Load() {
+				return
+			}
+			log.L.WithError(err).WithField("container", c.ID).Warn("waiting for task")
+			exit = shim.Exit{Status: 255, ExitedAt: time.Now()}
+		}
+		s.handleExit(context.Background(), c, exit)
+	}()
+}
+
+
+// handleExit records an exit and releases everything the run held.
+func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) {
+	c.op.Lock()
+	defer c.op.Unlock()
+	c.mu.RLock()
+	sh, loggerPid := c.shim, c.LoggerPid
+	c.mu.RUnlock()
+	if sh != nil {
+		if _, err := sh.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("container", c.ID).Debug("delete task")
+		}
+		_ = sh.Shutdown(ctx)
+	}
+	waitProcessGone(loggerPid, 5*time.Second)
+	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
+	_ = os.RemoveAll(c.bundle)
+	s.removeCgroups(c.ID)
+	finished := exit.ExitedAt
+	if finished.IsZero() || finished.Unix() <= 0 {
+		finished = time.Now()
+	}
+	_ = c.setState(func(st *State) {
+		st.Status = ctypes.StateExited
+		st.ExitCode = int(exit.Status)
+		st.Pid = 0
+		st.FinishedAt = finished.UTC()
+	})
+	c.mu.Lock()
+	c.shim = nil
+	c.LoggerPid = 0
+	c.mu.Unlock()
+	c.endRun(int(exit.Status), "")
+	if c.HostConfig.AutoRemove {
+		s.autoRemove(c)
+	}
+}
+
+func (s *Service) autoRemove(c *Container) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.remove(context.Background(), c); err != nil {
+			log.L.WithError(err).WithField("container", c.ID).Warn("auto-remove")
+		}
+	}()
+}
+
+// waitProcessGone waits until pid has exited (a zombie counts as gone:
+// pitfall 16).
+func waitProcessGone(pid int, limit time.Duration) {
+	if pid <= 0 {
+		return
+	}
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if !processAlive(pid) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func processAlive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return false
+	}
+	state := s[i+2]
+	return state != 'Z' && state != 'X'
+}
+
+// StopOptions tunes Stop.
+type StopOptions struct {
+	Timeout *int // seconds before SIGKILL; nil = the container's or 10
+	Signal  string
+}
+
+// Stop stops a running container: its stop signal, then SIGKILL after the
+// timeout. Stopping a stopped container is not an error (304).
+func (s *Service) Stop(ctx context.Context, ref string, opts StopOptions) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !c.state().Running() {
+		return fmt.Errorf("container already stopped: %w", errdefs.ErrNotModified)
+	}
+	_ = c.setState(func(st *State) { st.ManualStop = true })
+	timeout := 10
+	if c.Config.StopTimeout != nil {
+		timeout = *c.Config.StopTimeout
+	}
+	if opts.Timeout != nil {
+		timeout = *opts.Timeout
+	}
+	sigName := opts.Signal
+	if sigName == "" {
+		sigName = c.Config.StopSignal
+	}
+	sig := syscall.SIGTERM
+	if sigName != "" {
+		if sig, err = parseSignal(sigName); err != nil {
+			return err
+		}
+	}
+	done := c.currentRunDone()
+	if c.state().Status == ctypes.StatePaused {
+		// A frozen process cannot act on SIGTERM.
+		sig = syscall.SIGKILL
+	}
+	if timeout != 0 && sig != syscall.SIGKILL {
+		if err := s.signal(ctx, c, sig, false); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		wait := time.Duration(timeout) * time.Second
+		if timeout < 0 {
+			wait = 365 * 24 * time.Hour
+		}
+		select {
+		case <-done:
+			return nil
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := s.signal(ctx, c, syscall.SIGKILL, true); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-time.After(30 * time.Second):
+		return fmt.Errorf("container %s did not exit after SIGKILL: %w", c.ID, errdefs.ErrUnavailable)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Kill sends a signal to the container's main process.
+func (s *Service) Kill(ctx context.Context, ref string, sig syscall.Signal) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	if !c.state().Running() {
+		return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", ref, c.ID, errdefs.ErrConflict)
+	}
+	if sig == syscall.SIGKILL || sig == syscall.SIGTERM || sig == syscall.SIGINT {
+		_ = c.setState(func(st *State) { st.ManualStop = true })
+	}
+	return s.signal(ctx, c, sig, sig == syscall.SIGKILL)
+}
+
+func (s *Service) signal(ctx context.Context, c *Container, sig syscall.Signal, all bool) error {
+	c.mu.RLock()
+	sh := c.shim
+	paused := c.State.Status == ctypes.StatePaused
+	c.mu.RUnlock()
+	if sh == nil {
+		return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+	}
+	if err := sh.Kill(ctx, sig, all); err != nil {
+		return err
+	}
+	if paused && sig == syscall.SIGKILL {
+		// Thaw so the kill is delivered.
+		if err := sh.Resume(ctx); err == nil {
+			_ = c.setState(func(st *State) { st.Status = ctypes.StateRunning })
+		}
+	}
+	return nil
+}
+
+// ParseSignal accepts a signal name (KILL, SIGKILL) or number.
+func ParseSignal(v string) (syscall.Signal, error) { return parseSignal(v) }
+
+func parseSignal(v string) (syscall.Signal, error) {
+	sig, err := signal.ParseSignal(v)
+	if err != nil {
+		return 0, fmt.Errorf("invalid signal: %s: %w", v, errdefs.ErrInvalidArgument)
+	}
+	if sig == 0 || int(sig) > 64 {
+		return 0, fmt.Errorf("invalid signal: %s: %w", v, errdefs.ErrInvalidArgument)
+	}
+	return sig, nil
+}
+
+// Restart stops (if running) and starts the container.
+func (s *Service) Restart(ctx context.Context, ref string, opts StopOptions) error {
+	if err := s.Stop(ctx, ref, opts); err != nil && !errdefs.IsNotModified(err) {
+		return err
+	}
+	if err := s.Start(ctx, ref); err != nil && !errdefs.IsNotModified(err) {
+		return err
+	}
+	c, err := s.Get(ref)
+	if err == nil {
+		_ = c.setState(func(st *State) { st.ManualStop = false })
+	}
+	return nil
+}
+
+// Pause freezes every process of the container.
+func (s *Service) Pause(ctx context.Context, ref string) error {
+	return s.freeze(ctx, ref, true)
+}
+
+// Unpause thaws the container.
+func (s *Service) Unpause(ctx context.Context, ref string) error {
+	return s.freeze(ctx, ref, false)
+}
+
+func (s *Service) freeze(ctx context.Context, ref string, pause bool) error {
+	c, err := s.Get(ref)
+	if err != nil {
+		return err
+	}
+	c.op.Lock()
+	defer c.op.Unlock()
+	st := c.state()
+	switch {
+	case !st.Running():
+		return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+	case pause && st.Status == ctypes.StatePaused:
+		return fmt.Errorf("container %s is already paused: %w", c.ID, errdefs.ErrConflict)
+	case !pause && st.Status != ctypes.StatePaused:
+		return fmt.Errorf("container %s is not paused: %w", c.ID, errdefs.ErrConflict)
+	}
+	c.mu.RLock()
+	sh := c.shim
+	c.mu.RUnlock()
+	if pause {
+		err = sh.Pause(ctx)
+	} else {
+		err = sh.Resume(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return c.setState(func(st *State) {
+		if pause {
+			st.Status = ctypes.StatePaused
+		} else {
+			st.Status = ctypes.StateRunning
+		}
+	})
+}
+
+// WaitResult is how a waited-for run ended.
+type WaitResult struct {
+	ExitCode int
+	Error    string
+}
+
+// WaitFunc returns a function that blocks until the condition is met; it
+// is split so the API can send its headers once the wait is registered.
+func (s *Service) WaitFunc(ref string, condition ctypes.WaitCondition) (func(ctx context.Context) (WaitResult, error), error) {
+	c, err := s.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.RLock()
+	r, running, code := c.run, c.State.Running() || c.State.Status == "restarting", c.State.ExitCode
+	c.mu.RUnlock()
+	switch condition {
+	case "", ctypes.WaitConditionNotRunning:
+		if !running {
+			return func(context.Context) (WaitResult, error) { return WaitResult{ExitCode: code}, nil }, nil
+		}
+	case ctypes.WaitConditionNextExit:
+	case ctypes.WaitConditionRemoved:
+		return func(ctx context.Context) (WaitResult, error) {
+			var res WaitResult
+			select {
+			case <-r.done:
+				res = WaitResult{ExitCode: r.exitCode, Error: r.err}
+			case <-c.gone:
+				return WaitResult{ExitCode: c.state().ExitCode}, nil
+			case <-ctx.Done():
+				return WaitResult{}, ctx.Err()
+			}
+			select {
+			case <-c.gone:
+				return res, nil
+			case <-ctx.Done():
+				return WaitResult{}, ctx.Err()
+			}
+		}, nil
+	default:
+		return nil, fmt.Errorf("invalid condition: %q: %w", condition, errdefs.ErrInvalidArgument)
+	}
+	return func(ctx context.Context) (WaitResult, error) {
+		select {
+		case <-r.done:
+			return WaitResult{ExitCode: r.exitCode, Error: r.err}, nil
+		case <-ctx.Done():
+			return WaitResult{}, ctx.Err()
+		}
+	}, nil
+}
+
+// removeCgroups removes what runc leaves of a container's cgroup on v1
+// hierarchies (pitfall 12), and the v2 directory.
+func (s *Service) removeCgroups(id string) {
+	rel := filepath.Join(s.cfg.CgroupParent, id)
+	for _, root := range cgroupRoots() {
+		_ = unix.Rmdir(filepath.Join(root, rel))
+	}
+}
+
+// cgroupRoots lists the mounted cgroup hierarchies.
+func cgroupRoots() []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		pf, qf := strings.Fields(pre), strings.Fields(post)
+		if len(pf) < 5 || len(qf) < 1 {
+			continue
+		}
+		if qf[0] == "cgroup" || qf[0] == "cgroup2" {
+			out = append(out, pf[4])
+		}
+	}
+	return out
+}
+
+// CleanupCgroupParent removes the daemon's parent cgroup where empty.
+func (s *Service) CleanupCgroupParent() {
+	for _, root := range cgroupRoots() {
+		_ = unix.Rmdir(filepath.Join(root, s.cfg.CgroupParent))
+	}
+}

@@ -1,0 +1,250 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/opencontainers/go-digest"
+
+	imagesvc "github.com/pouchcontainer/pouch/services/image"
+	"github.com/pouchcontainer/pouch/runtime/shim"
+)
+
+// Images is what the container service needs of the image service.
+type Images interface {
+	Get(ctx context.Context, ref string) (*imagesvc.Image, error)
+}
+
+// GC schedules a background garbage collection of the image store.
+type GC interface{ Schedule() }
+
+// Config configures the service.
+type Config struct {
+	Root           string            // records: <Root>/<id>/
+	StateDir       string            // bundles: <StateDir>/<id>/
+	Runtimes       map[string]string // name -> OCI runtime binary
+	DefaultRuntime string
+	RuntimeRoot    string // runtime state roots: <RuntimeRoot>/<name>
+	LoggerBinary   string
+	CgroupParent   string // e.g. "pouch"; each container gets <parent>/<id>
+}
+
+// Service manages containers.
+type Service struct {
+	cfg       Config
+	images    Images
+	snapshots snapshots.Snapshotter
+	shims     *shim.Manager
+	gc        GC
+
+	mu    sync.RWMutex
+	byID  map[string]*Container
+	names map[string]string // name -> id
+
+	wg      sync.WaitGroup // background exit watchers and removals
+	closing atomic.Bool    // the daemon is stopping: shim connections close on purpose
+}
+
+// New returns the service; call Restore before serving.
+func New(cfg Config, images Images, sn snapshots.Snapshotter, shims *shim.Manager, gc GC) (*Service, error) {
+	for _, dir := range []string{cfg.Root, cfg.StateDir} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := cfg.Runtimes[cfg.DefaultRuntime]; !ok {
+		return nil, fmt.Errorf("default runtime %q is not configured: %w", cfg.DefaultRuntime, errdefs.ErrInvalidArgument)
+	}
+	return &Service{
+		cfg: cfg, images: images, snapshots: sn, shims: shims, gc: gc,
+		byID: map[string]*Container{}, names: map[string]string{},
+	}, nil
+}
+
+// Get finds a container by full ID, name, or unique ID prefix.
+func (s *Service) Get(ref string) (*Container, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.getLocked(ref)
+}
+
+func (s *Service) getLocked(ref string) (*Container, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("no container name or ID given: %w", errdefs.ErrInvalidArgument)
+	}
+	if c, ok := s.byID[ref]; ok {
+		return c, nil
+	}
+	if id, ok := s.names[strings.TrimPrefix(ref, "/")]; ok {
+		return s.byID[id], nil
+	}
+	var found *Container
+	for id, c := range s.byID {
+		if strings.HasPrefix(id, ref) {
+			if found != nil {
+				return nil, fmt.Errorf("multiple containers found with provided prefix: %s: %w", ref, errdefs.ErrInvalidArgument)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
+	}
+	return found, nil
+}
+
+// All returns every container, newest first.
+func (s *Service) All() []*Container {
+	s.mu.RLock()
+	out := make([]*Container, 0, len(s.byID))
+	for _, c := range s.byID {
+		out = append(out, c)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// ImageUsers implements the image service's Usage.
+func (s *Service) ImageUsers(id digest.Digest) (all, running int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, c := range s.byID {
+		c.mu.RLock()
+		if c.ImageID == id {
+			all++
+			if c.State.Running() {
+				running++
+			}
+		}
+		c.mu.RUnlock()
+	}
+	return all, running
+}
+
+// Restore loads every record and reconciles it with its shim: running
+// containers are picked up again with the same PID, exits that happened
+// while the daemon was away are recorded, dead shims are cleaned up.
+func (s *Service) Restore(ctx context.Context) error {
+	entries, err := os.ReadDir(s.cfg.Root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := loadContainer(filepath.Join(s.cfg.Root, e.Name()))
+		if err != nil {
+			if os.IsNotExist(err) {
+				// A create that did not finish: nothing refers to it.
+				log.G(ctx).WithField("id", e.Name()).Warn("removing incomplete container directory")
+				s.removeLeftovers(ctx, e.Name(), "")
+				continue
+			}
+			log.G(ctx).WithError(err).Warn("skipping unreadable container record")
+			continue
+		}
+		c.bundle = filepath.Join(s.cfg.StateDir, c.ID)
+		s.byID[c.ID] = c
+		s.names[c.Name] = c.ID
+	}
+	for _, c := range s.All() {
+		s.reconnect(ctx, c)
+	}
+	return nil
+}
+
+func (s *Service) reconnect(ctx context.Context, c *Container) {
+	st := c.state()
+	if !st.Running() && st.Status != "restarting" {
+		return
+	}
+	l := log.G(ctx).WithField("container", c.ID)
+	sh, err := s.shims.Connect(ctx, c.ID, c.bundle)
+	if err == nil {
+		state, serr := sh.State(ctx)
+		if serr == nil && (state.Status == "running" || state.Status == "paused" || state.Status == "pausing") {
+			c.mu.Lock()
+			c.shim = sh
+			if state.Status == "paused" {
+				c.State.Status = "paused"
+			} else {
+				c.State.Status = "running"
+			}
+			_ = c.save()
+			c.mu.Unlock()
+			l.Debug("reconnected to running container")
+			s.watch(c, sh)
+			return
+		}
+		if serr == nil {
+			c.mu.Lock()
+			c.shim = sh
+			c.mu.Unlock()
+			l.Info("container exited while the daemon was away")
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				s.handleExit(context.WithoutCancel(ctx), c, state.Exit)
+			}()
+			return
+		}
+		sh.Close()
+	}
+	// The shim is gone: let its delete action clean runc's state and tell
+	// us how the container ended.
+	exit, cerr := s.shims.Cleanup(ctx, c.ID, c.bundle)
+	if cerr != nil {
+		l.WithError(cerr).Warn("cleaning up dead shim")
+		exit = &shim.Exit{Status: 255}
+	}
+	l.Info("shim of container was gone; recorded its exit")
+	s.handleExit(ctx, c, *exit)
+}
+
+// Wait waits for background work (exit handling, auto-removal) to finish.
+func (s *Service) Wait() { s.wg.Wait() }
+
+// HandleEvent takes an event a shim published. Exits are handled by the
+// watcher of each task (the shim's Wait is the source of truth); OOM kills
+// are only known from events.
+func (s *Service) HandleEvent(ev shim.Event) {
+	if !ev.OOM {
+		return
+	}
+	s.mu.RLock()
+	c := s.byID[ev.ContainerID]
+	s.mu.RUnlock()
+	if c != nil {
+		_ = c.setState(func(st *State) { st.OOMKilled = true })
+	}
+}
+
+// Close lets go of every shim, leaving the containers running, and waits
+// for background work.
+func (s *Service) Close() {
+	s.closing.Store(true)
+	for _, c := range s.All() {
+		c.mu.Lock()
+		if c.shim != nil {
+			c.shim.Close()
+		}
+		c.mu.Unlock()
+	}
+	s.wg.Wait()
+}

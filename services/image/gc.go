@@ -1,0 +1,61 @@
+package image
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/containerd/log"
+
+	imagestore "github.com/pouchcontainer/pouch/image"
+)
+
+// Collector runs the store's garbage collection in the background,
+// debounced: removing snapshots can take seconds for big images, so no
+// client waits for it.
+type Collector struct {
+	store *imagestore.Store
+	delay time.Duration
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	running sync.WaitGroup
+}
+
+// NewCollector returns a collector that runs delay after the last Schedule.
+func NewCollector(store *imagestore.Store, delay time.Duration) *Collector {
+	return &Collector{store: store, delay: delay}
+}
+
+// Schedule asks for a collection soon.
+func (c *Collector) Schedule() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Reset(c.delay)
+		return
+	}
+	c.running.Add(1)
+	c.timer = time.AfterFunc(c.delay, func() {
+		defer c.running.Done()
+		c.mu.Lock()
+		c.timer = nil
+		c.mu.Unlock()
+		c.Run(context.Background())
+	})
+}
+
+// Run collects now.
+func (c *Collector) Run(ctx context.Context) {
+	stats, err := c.store.DB.GarbageCollect(imagestore.WithNamespace(ctx))
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("garbage collection failed")
+		return
+	}
+	log.G(ctx).WithField("elapsed", stats.Elapsed()).Debug("garbage collected")
+}
+
+// Wait waits for a scheduled collection to finish (used at shutdown).
+func (c *Collector) Wait() {
+	c.running.Wait()
+}

@@ -1,0 +1,479 @@
+// Package image is Pouch's image service: naming, lookup, load, save,
+// tag, history, removal and pruning of images kept in the containerd store.
+package image
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/containerd/platforms"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	imagestore "github.com/pouchcontainer/pouch/image"
+	"github.com/pouchcontainer/pouch/pkg/reference"
+)
+
+// danglingPrefix names records that keep an untagged image alive, the way
+// Docker keeps images whose tag moved to another image.
+const danglingPrefix = "pouch-dangling@"
+
+// Usage tells which containers use an image. The container service
+// implements it; the composition root wires it in.
+type Usage interface {
+	// ImageUsers returns how many containers use the image, and how many
+	// of those are running.
+	ImageUsers(id digest.Digest) (all, running int)
+}
+
+// Image is one image as the API sees it: a config digest (its ID), the
+// names that point at it and the platform manifest resolved for this host.
+type Image struct {
+	ID       digest.Digest
+	Names    []string // normalised names, sorted
+	Digests  []string // name@digest of the target, for images that have one
+	Target   ocispec.Descriptor
+	Manifest ocispec.Manifest
+	Config   dockerspec.DockerOCIImage
+	Created  time.Time // when the record was made (pulled, loaded)
+	Size     int64
+}
+
+// ChainID is the snapshot the image's root filesystem is unpacked to.
+func (i *Image) ChainID() digest.Digest {
+	return identity.ChainID(i.Config.RootFS.DiffIDs)
+}
+
+// Dangling reports whether no name points at the image.
+func (i *Image) Dangling() bool { return len(i.Names) == 0 }
+
+// Service manages images.
+type Service struct {
+	store    *imagestore.Store
+	platform platforms.MatchComparer
+	gc       *Collector
+
+	mu    sync.Mutex
+	usage Usage
+	cache map[digest.Digest]*resolved // target digest -> resolved manifest and config
+	list  []*Image                    // the last List, until a record changes
+}
+
+// invalidate drops the cached list after a record changed.
+func (s *Service) invalidate() {
+	s.mu.Lock()
+	s.list = nil
+	s.mu.Unlock()
+}
+
+type resolved struct {
+	manifest ocispec.Manifest
+	config   dockerspec.DockerOCIImage
+	configD  ocispec.Descriptor
+	size     int64
+}
+
+// New returns the image service over an opened store.
+func New(store *imagestore.Store, gc *Collector) *Service {
+	return &Service{
+		store:    store,
+		platform: platforms.Default(),
+		gc:       gc,
+		cache:    map[digest.Digest]*resolved{},
+	}
+}
+
+// SetUsage wires in the container service.
+func (s *Service) SetUsage(u Usage) {
+	s.mu.Lock()
+	s.usage = u
+	s.mu.Unlock()
+}
+
+func (s *Service) users(id digest.Digest) (int, int) {
+	s.mu.Lock()
+	u := s.usage
+	s.mu.Unlock()
+	if u == nil {
+		return 0, 0
+	}
+	return u.ImageUsers(id)
+}
+
+// resolve reads the platform manifest and config of a target, cached by
+// target digest: content is immutable, so the cache never goes stale.
+func (s *Service) resolve(ctx context.Context, target ocispec.Descriptor) (*resolved, error) {
+	s.mu.Lock()
+	r, ok := s.cache[target.Digest]
+	s.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	cs := s.store.Content
+	manifest, err := images.Manifest(ctx, cs, target, s.platform)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", target.Digest, err)
+	}
+	blob, err := content.ReadBlob(ctx, cs, manifest.Config)
+	if err != nil {
+		return nil, fmt.Errorf("image config %s: %w", manifest.Config.Digest, err)
+	}
+	r = &resolved{manifest: manifest, configD: manifest.Config}
+	if err := json.Unmarshal(blob, &r.config); err != nil {
+		return nil, fmt.Errorf("image config %s: %w", manifest.Config.Digest, errdefs.ErrInvalidArgument)
+	}
+	for _, l := range manifest.Layers {
+		r.size += l.Size
+	}
+	s.mu.Lock()
+	s.cache[target.Digest] = r
+	s.mu.Unlock()
+	return r, nil
+}
+
+// List returns every image, one entry per ID, newest first.
+func (s *Service) List(ctx context.Context) ([]*Image, error) {
+	s.mu.Lock()
+	cached := s.list
+	s.mu.Unlock()
+	if cached != nil {
+		return cached, nil
+	}
+	recs, err := s.store.Images.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[digest.Digest]*Image{}
+	for _, rec := range recs {
+		r, err := s.resolve(ctx, rec.Target)
+		if err != nil {
+			log.G(ctx).WithError(err).WithField("image", rec.Name).Warn("skipping unreadable image")
+			continue
+		}
+		id := r.configD.Digest
+		img, ok := byID[id]
+		if !ok {
+			img = &Image{ID: id, Target: rec.Target, Manifest: r.manifest, Config: r.config, Created: rec.CreatedAt, Size: r.size}
+			byID[id] = img
+		}
+		if rec.CreatedAt.Before(img.Created) {
+			img.Created = rec.CreatedAt
+		}
+		if !strings.HasPrefix(rec.Name, danglingPrefix) {
+			img.Names = append(img.Names, rec.Name)
+			if n, err := reference.ParseNamed(rec.Name); err == nil && rec.Target.MediaType != "" {
+				img.Digests = appendUnique(img.Digests, reference.TrimTag(n)+"@"+rec.Target.Digest.String())
+			}
+		}
+	}
+	out := make([]*Image, 0, len(byID))
+	for _, img := range byID {
+		sort.Strings(img.Names)
+		sort.Strings(img.Digests)
+		out = append(out, img)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.After(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	s.mu.Lock()
+	s.list = out
+	s.mu.Unlock()
+	return out, nil
+}
+
+// Get finds an image by name, name@digest, full ID or a unique ID prefix.
+func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("empty image reference: %w", errdefs.ErrInvalidArgument)
+	}
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if named, err := reference.ParseNamed(ref); err == nil {
+		full := named.String()
+		for _, img := range all {
+			for _, n := range img.Names {
+				if n == full {
+					return img, nil
+				}
+			}
+			for _, d := range img.Digests {
+				if d == full {
+					return img, nil
+				}
+			}
+		}
+	}
+	if id, ok := reference.IDPrefix(ref); ok {
+		var found *Image
+		for _, img := range all {
+			if strings.HasPrefix(img.ID.Encoded(), id) {
+				if found != nil && found.ID != img.ID {
+					return nil, fmt.Errorf("image ID prefix %q is ambiguous: %w", ref, errdefs.ErrInvalidArgument)
+				}
+				found = img
+			}
+		}
+		if found != nil {
+			return found, nil
+		}
+	}
+	return nil, fmt.Errorf("No such image: %s: %w", ref, errdefs.ErrNotFound)
+}
+
+// Tag points target name at the image found by source.
+func (s *Service) Tag(ctx context.Context, source, target string) error {
+	img, err := s.Get(ctx, source)
+	if err != nil {
+		return err
+	}
+	named, err := reference.ParseTagged(target)
+	if err != nil {
+		return err
+	}
+	return s.setName(ctx, named, img.Target)
+}
+
+// setName creates or moves the record name to target. The image the name
+// pointed at before keeps a dangling record if nothing else names it.
+func (s *Service) setName(ctx context.Context, name string, target ocispec.Descriptor) error {
+	defer s.invalidate()
+	old, err := s.store.Images.Get(ctx, name)
+	switch {
+	case errdefs.IsNotFound(err):
+		_, err = s.store.Images.Create(ctx, images.Image{Name: name, Target: target})
+		if errdefs.IsAlreadyExists(err) {
+			return s.setName(ctx, name, target)
+		}
+		if err == nil {
+			s.dropDangling(ctx, target.Digest)
+		}
+		return err
+	case err != nil:
+		return err
+	}
+	if old.Target.Digest == target.Digest {
+		return nil
+	}
+	if _, err := s.store.Images.Update(ctx, images.Image{Name: name, Target: target}, "target"); err != nil {
+		return err
+	}
+	s.dropDangling(ctx, target.Digest)
+	return s.keepIfUnnamed(ctx, old.Target)
+}
+
+// keepIfUnnamed gives target a dangling record when no name points at it.
+func (s *Service) keepIfUnnamed(ctx context.Context, target ocispec.Descriptor) error {
+	defer s.invalidate()
+	recs, err := s.store.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Target.Digest == target.Digest {
+			return nil
+		}
+	}
+	_, err = s.store.Images.Create(ctx, images.Image{Name: danglingPrefix + target.Digest.String(), Target: target})
+	if errdefs.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+func (s *Service) dropDangling(ctx context.Context, d digest.Digest) {
+	if err := s.store.Images.Delete(ctx, danglingPrefix+d.String()); err != nil && !errdefs.IsNotFound(err) {
+		log.G(ctx).WithError(err).Warn("remove dangling record")
+	}
+}
+
+// History is one layer of an image's history, newest first.
+type History struct {
+	ID        string
+	Created   time.Time
+	CreatedBy string
+	Comment   string
+	Size      int64
+	Tags      []string
+}
+
+// History returns the history of an image, newest first.
+func (s *Service) History(ctx context.Context, ref string) ([]History, error) {
+	img, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	var out []History
+	layer := 0
+	for _, h := range img.Config.History {
+		e := History{ID: "<missing>", CreatedBy: h.CreatedBy, Comment: h.Comment}
+		if h.Created != nil {
+			e.Created = *h.Created
+		}
+		if !h.EmptyLayer && layer < len(img.Manifest.Layers) {
+			e.Size = img.Manifest.Layers[layer].Size
+			layer++
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		for _, l := range img.Manifest.Layers {
+			out = append(out, History{ID: "<missing>", Size: l.Size})
+		}
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	if len(out) > 0 {
+		out[0].ID = img.ID.String()
+		out[0].Tags = reference.FamiliarNames(img.Names)
+	}
+	return out, nil
+}
+
+// RemoveOptions tunes Remove.
+type RemoveOptions struct {
+	Force bool
+}
+
+// Removed says what Remove did: names untagged and IDs deleted.
+type Removed struct {
+	Untagged []string
+	Deleted  []string
+}
+
+// Remove untags or deletes an image the way `docker rmi` does: a name
+// removes that name only (the image goes when its last name goes); an ID
+// removes the image with all its names. An image a container uses is
+// refused unless forced; one a running container uses cannot be forced.
+func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) (*Removed, error) {
+	defer s.invalidate()
+	img, err := s.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	all, running := s.users(img.ID)
+	byName := false
+	var name string
+	if n, err := reference.ParseNamed(ref); err == nil {
+		for _, have := range img.Names {
+			if have == n.String() {
+				byName, name = true, have
+			}
+		}
+	}
+	res := &Removed{}
+	if byName && len(img.Names) > 1 {
+		// Other names keep the image: only untag.
+		if err := s.store.Images.Delete(ctx, name); err != nil {
+			return nil, err
+		}
+		res.Untagged = append(res.Untagged, reference.Familiar(name))
+		return res, nil
+	}
+	if !byName && len(img.Names) > 1 && !opts.Force {
+		return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", img.ID.Encoded()[:12], errdefs.ErrConflict)
+	}
+	if running > 0 {
+		return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by running container: %w", img.ID.Encoded()[:12], errdefs.ErrConflict)
+	}
+	if all > 0 && !opts.Force {
+		return nil, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container is using its referenced image %s: %w", ref, img.ID.Encoded()[:12], errdefs.ErrConflict)
+	}
+	for _, n := range img.Names {
+		if err := s.store.Images.Delete(ctx, n); err != nil && !errdefs.IsNotFound(err) {
+			return res, err
+		}
+		res.Untagged = append(res.Untagged, reference.Familiar(n))
+	}
+	for _, d := range img.Digests {
+		res.Untagged = append(res.Untagged, reference.Familiar(d))
+	}
+	if all > 0 {
+		// Forced while stopped containers use it: the containers keep their
+		// snapshots; the image stays as a dangling record until pruned.
+		return res, s.keepIfUnnamed(ctx, img.Target)
+	}
+	if err := s.store.Images.Delete(ctx, danglingPrefix+img.Target.Digest.String()); err != nil && !errdefs.IsNotFound(err) {
+		return res, err
+	}
+	res.Deleted = append(res.Deleted, img.ID.String())
+	s.gc.Schedule()
+	return res, nil
+}
+
+// PruneOptions tunes Prune.
+type PruneOptions struct {
+	All bool // also images with names that no container uses
+}
+
+// Prune removes dangling images (and, with All, every unused image).
+func (s *Service) Prune(ctx context.Context, opts PruneOptions) (*Removed, uint64, error) {
+	all, err := s.List(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	res := &Removed{}
+	var reclaimed uint64
+	for _, img := range all {
+		if !img.Dangling() && !opts.All {
+			continue
+		}
+		if n, _ := s.users(img.ID); n > 0 {
+			continue
+		}
+		r, err := s.Remove(ctx, img.ID.String(), RemoveOptions{Force: true})
+		if err != nil {
+			return res, reclaimed, err
+		}
+		res.Untagged = append(res.Untagged, r.Untagged...)
+		res.Deleted = append(res.Deleted, r.Deleted...)
+		reclaimed += uint64(img.Size)
+	}
+	return res, reclaimed, nil
+}
+
+func appendUnique(list []string, v string) []string {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return append(list, v)
+}
+
+// DisplayName is what `ps` shows for a container's image: the reference it
+// was created from while that still names the same image, else the ID.
+func (s *Service) DisplayName(ctx context.Context, ref, id string) string {
+	if img, err := s.Get(ctx, ref); err == nil && img.ID.String() == id {
+		return ref
+	}
+	return id
+}
+
+// ResolveID finds the ID of the image ref names.
+func (s *Service) ResolveID(ctx context.Context, ref string) (string, bool) {
+	img, err := s.Get(ctx, ref)
+	if err != nil {
+		return "", false
+	}
+	return img.ID.String(), true
+}
+
+// Digest is an image ID.
+type Digest = digest.Digest
