@@ -61,13 +61,12 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 	}
 
 	root := &cobra.Command{
-		Use:                   "pouch [OPTIONS] COMMAND [ARG...]",
-		DisableFlagsInUseLine: true,
-		Short:                 "A container engine compatible with the Docker Engine API",
-		Version:               Version,
-		SilenceUsage:          true,
-		SilenceErrors:         true,
-		Args:                  cobra.NoArgs,
+		Use:           "pouch [OPTIONS] COMMAND [ARG...]",
+		Short:         "A container engine compatible with the Docker Engine API",
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},
@@ -107,7 +106,17 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 	root.AddCommand(container.NewTopLevelCommands(containerDeps)...)
 	root.AddCommand(image.NewTopLevelCommands(imageDeps)...)
 	root.AddCommand(system.NewTopLevelCommands(systemDeps)...)
+	disableFlagsInUseLine(root)
 	return root
+}
+
+// disableFlagsInUseLine keeps cobra from appending "[flags]" to usage
+// lines, which already say [OPTIONS] as docker's do.
+func disableFlagsInUseLine(cmd *cobra.Command) {
+	cmd.DisableFlagsInUseLine = true
+	for _, sub := range cmd.Commands() {
+		disableFlagsInUseLine(sub)
+	}
 }
 
 // reportError prints err the way docker does and returns the exit code:

@@ -98,7 +98,9 @@ func (o *containerOptions) fromFlags(flags *pflag.FlagSet, args []string) {
 	o.entrypointSet = flags.Changed("entrypoint")
 	o.pidsLimitSet = flags.Changed("pids-limit")
 	o.image = args[0]
-	o.args = args[1:]
+	if len(args) > 1 {
+		o.args = args[1:]
+	}
 }
 
 // createRequest is what create and run send to the daemon.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"strings"
 
-	dref "github.com/distribution/reference"
 	"github.com/containerd/errdefs"
+	dref "github.com/distribution/reference"
 )
 
 // Named is a normalised reference.

@@ -378,4 +378,3 @@ func isConnGone(err error) bool {
 func nsctx(ctx context.Context) context.Context {
 	return namespaces.WithNamespace(ctx, Namespace)
 }
-

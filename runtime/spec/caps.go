@@ -180,7 +180,7 @@ func capabilityMask(caps []string) uint64 {
 
 // withCapabilities sets the bounding, effective and permitted sets (not inheritable nor
 // ambient, as Docker does since CVE-2022-24769).
-func withCapabilities(caps []string) Opt {
+func withCapabilities(caps []string) option {
 	return func(s *specs.Spec) error {
 		s.Process.Capabilities = &specs.LinuxCapabilities{
 			Bounding:  slices.Clone(caps),

@@ -64,7 +64,7 @@ func mergeDevices(devs, add []specs.LinuxDevice) []specs.LinuxDevice {
 	return devs
 }
 
-func withDevices(devs []specs.LinuxDevice, rules []specs.LinuxDeviceCgroup) Opt {
+func withDevices(devs []specs.LinuxDevice, rules []specs.LinuxDeviceCgroup) option {
 	return func(s *specs.Spec) error {
 		s.Linux.Devices = append([]specs.LinuxDevice(nil), devs...)
 		s.Linux.Resources.Devices = append([]specs.LinuxDeviceCgroup(nil), rules...)

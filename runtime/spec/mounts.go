@@ -35,7 +35,7 @@ func shmMount(mode container.IpcMode, size int64) (*specs.Mount, error) {
 }
 
 // withShm replaces the default /dev/shm mount; nil removes it.
-func withShm(m *specs.Mount) Opt {
+func withShm(m *specs.Mount) option {
 	return func(s *specs.Spec) error {
 		s.Mounts = slices.DeleteFunc(s.Mounts, func(x specs.Mount) bool { return x.Destination == "/dev/shm" })
 		if m != nil {
@@ -47,7 +47,7 @@ func withShm(m *specs.Mount) Opt {
 
 // withEtcFiles bind-mounts the hosts, hostname and resolv.conf files pouchd generated;
 // empty paths are skipped. They are read-only when the rootfs is.
-func withEtcFiles(hosts, hostname, resolvConf string, readonly bool) Opt {
+func withEtcFiles(hosts, hostname, resolvConf string, readonly bool) option {
 	return func(s *specs.Spec) error {
 		opts := []string{"rbind", "rprivate"}
 		if readonly {
@@ -127,7 +127,7 @@ func mergeTmpfsOptions(opts []string) []string {
 }
 
 // withMounts adds mounts; a mount replaces an existing one with the same destination.
-func withMounts(ms []specs.Mount) Opt {
+func withMounts(ms []specs.Mount) option {
 	return func(s *specs.Spec) error {
 		for _, m := range ms {
 			m.Destination = path.Clean(m.Destination)
@@ -143,7 +143,7 @@ func withMounts(ms []specs.Mount) Opt {
 
 // withWritableSys makes /sys read-write for privileged containers and /sys/fs/cgroup
 // read-write when asked (privileged, or writable-cgroups=true), as Docker does.
-func withWritableSys(sys, cgroup bool) Opt {
+func withWritableSys(sys, cgroup bool) option {
 	return func(s *specs.Spec) error {
 		for i, m := range s.Mounts {
 			if (sys && m.Type == "sysfs") || (cgroup && m.Type == "cgroup") {
@@ -156,7 +156,7 @@ func withWritableSys(sys, cgroup bool) Opt {
 
 // withSortedMounts orders mounts by destination depth, keeping the order of equally deep
 // ones, so a parent (e.g. /dev) is always mounted before its children (/dev/pts).
-func withSortedMounts() Opt {
+func withSortedMounts() option {
 	return func(s *specs.Spec) error {
 		depth := func(p string) int { return strings.Count(path.Clean(p), "/") }
 		sort.SliceStable(s.Mounts, func(i, j int) bool { return depth(s.Mounts[i].Destination) < depth(s.Mounts[j].Destination) })

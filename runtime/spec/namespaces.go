@@ -60,7 +60,7 @@ func namespaces(hc *container.HostConfig, netnsPath string, cgroup2 bool) ([]spe
 	return ns, nil
 }
 
-func withNamespaces(ns []specs.LinuxNamespace) Opt {
+func withNamespaces(ns []specs.LinuxNamespace) option {
 	return func(s *specs.Spec) error {
 		s.Linux.Namespaces = slices.Clone(ns)
 		return nil
@@ -84,7 +84,7 @@ func hostname(id, configured string, hc *container.HostConfig, hostHostname stri
 	return id
 }
 
-func withHostname(hostname, domainname string) Opt {
+func withHostname(hostname, domainname string) option {
 	return func(s *specs.Spec) error {
 		s.Hostname = hostname
 		s.Domainname = domainname

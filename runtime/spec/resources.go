@@ -216,7 +216,7 @@ func parseSet(list string) (map[int]bool, error) {
 }
 
 // withResources sets the cgroup limits, keeping the device rules already in the spec.
-func withResources(r specs.LinuxResources) Opt {
+func withResources(r specs.LinuxResources) option {
 	return func(s *specs.Spec) error {
 		devs := s.Linux.Resources.Devices
 		res := r
@@ -236,7 +236,7 @@ func oomScoreAdj(requested, daemon int) (int, error) {
 	return max(requested, daemon), nil
 }
 
-func withOOMScoreAdj(v int) Opt {
+func withOOMScoreAdj(v int) option {
 	return func(s *specs.Spec) error {
 		s.Process.OOMScoreAdj = ptr(v)
 		return nil

@@ -3,11 +3,14 @@ package spec
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/moby/moby/api/types/container"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 )
 
 func TestResources(t *testing.T) {
@@ -104,7 +107,7 @@ func TestResources(t *testing.T) {
 			if tc.host != nil {
 				h = *tc.host
 			}
-			got, err := resources(context.Background(), tc.r, h)
+			got, err := resources(quietContext(), tc.r, h)
 			if tc.wantErr {
 				if !errors.Is(err, errdefs.ErrInvalidArgument) {
 					t.Fatalf("err = %v, want invalid argument", err)
@@ -119,6 +122,13 @@ func TestResources(t *testing.T) {
 			}
 		})
 	}
+}
+
+// quietContext carries a logger that discards the warnings about dropped limits.
+func quietContext() context.Context {
+	l := logrus.New()
+	l.Out = io.Discard
+	return log.WithLogger(context.Background(), logrus.NewEntry(l))
 }
 
 func TestBuildResourcesKeepDeviceRules(t *testing.T) {
@@ -141,7 +151,7 @@ func TestOOMScoreAdj(t *testing.T) {
 	}{
 		{requested: 0, daemon: 0, want: 0},
 		{requested: 500, daemon: 0, want: 500},
-		{requested: -500, daemon: 0, want: 0},      // never below the daemon's own (pitfall 13)
+		{requested: -500, daemon: 0, want: 0},       // never below the daemon's own (pitfall 13)
 		{requested: -500, daemon: -900, want: -500}, // allowed when the daemon is lower
 		{requested: 0, daemon: 200, want: 200},
 		{requested: 1001, wantErr: true},

@@ -99,7 +99,7 @@ func limitString(v uint64) string {
 	return strconv.FormatUint(v, 10)
 }
 
-func withRlimits(l []specs.POSIXRlimit) Opt {
+func withRlimits(l []specs.POSIXRlimit) option {
 	return func(s *specs.Spec) error {
 		s.Process.Rlimits = slices.Clone(l)
 		return nil

@@ -114,7 +114,7 @@ func seccompProfileFor(opt string, privileged bool) (seccompProfile, error) {
 
 // withSeccomp installs the seccomp filter. It must run after withCapabilities: the default
 // profile allows some syscalls only when the matching capability is granted.
-func withSeccomp(p seccompProfile) Opt {
+func withSeccomp(p seccompProfile) option {
 	return func(s *specs.Spec) error {
 		if p.disabled {
 			s.Linux.Seccomp = nil
@@ -137,14 +137,14 @@ func withSeccomp(p seccompProfile) Opt {
 	}
 }
 
-func withNoNewPrivileges(on bool) Opt {
+func withNoNewPrivileges(on bool) option {
 	return func(s *specs.Spec) error {
 		s.Process.NoNewPrivileges = on
 		return nil
 	}
 }
 
-func withAppArmor(profile string, privileged bool) Opt {
+func withAppArmor(profile string, privileged bool) option {
 	return func(s *specs.Spec) error {
 		if privileged || profile == "unconfined" {
 			profile = ""
@@ -171,7 +171,7 @@ func maskedPaths(hc *container.HostConfig, sec SecurityOptions) (masked, readonl
 	return masked, readonly
 }
 
-func withMaskedPaths(masked, readonly []string) Opt {
+func withMaskedPaths(masked, readonly []string) option {
 	return func(s *specs.Spec) error {
 		s.Linux.MaskedPaths = append([]string(nil), masked...)
 		s.Linux.ReadonlyPaths = append([]string(nil), readonly...)

@@ -45,8 +45,8 @@ type Input struct {
 	Mounts []specs.Mount
 }
 
-// Opt changes a spec. Options are applied in order.
-type Opt func(*specs.Spec) error
+// option changes a spec; build applies them in order.
+type option func(*specs.Spec) error
 
 // Build returns the OCI runtime spec for the container described by in.
 func Build(ctx context.Context, in Input) (*specs.Spec, error) {
@@ -73,7 +73,7 @@ func build(ctx context.Context, in Input, h host) (*specs.Spec, error) {
 }
 
 // options validates in and translates it into the options that build the spec.
-func options(ctx context.Context, in Input, h host) ([]Opt, error) {
+func options(ctx context.Context, in Input, h host) ([]option, error) {
 	cfg, hc := in.Config, in.HostConfig
 	if cfg == nil {
 		cfg = &container.Config{}
@@ -146,7 +146,7 @@ func options(ctx context.Context, in Input, h host) ([]Opt, error) {
 		writableCgroups = *sec.WritableCgroups
 	}
 
-	return []Opt{
+	return []option{
 		withProcess(in.Args, in.Env, cfg.WorkingDir, cfg.Tty, hc.ConsoleSize),
 		withUser(user),
 		withRoot(in.RootfsPath, hc.ReadonlyRootfs),
@@ -187,6 +187,11 @@ func checkInput(in Input, cfg *container.Config) error {
 	case cfg.WorkingDir != "" && !filepath.IsAbs(cfg.WorkingDir):
 		return invalid("the working directory %q is invalid, it needs to be an absolute path", cfg.WorkingDir)
 	}
+	for _, m := range in.Mounts {
+		if !filepath.IsAbs(m.Destination) {
+			return invalid("mount destination %q is not an absolute path", m.Destination)
+		}
+	}
 	return nil
 }
 
@@ -222,7 +227,7 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalidArgument)...)
 }
 
-func withProcess(args, env []string, cwd string, tty bool, consoleSize [2]uint) Opt {
+func withProcess(args, env []string, cwd string, tty bool, consoleSize [2]uint) option {
 	return func(s *specs.Spec) error {
 		s.Process.Args = append([]string(nil), args...)
 		s.Process.Env = append([]string(nil), env...)
@@ -238,28 +243,28 @@ func withProcess(args, env []string, cwd string, tty bool, consoleSize [2]uint) 
 	}
 }
 
-func withUser(u specs.User) Opt {
+func withUser(u specs.User) option {
 	return func(s *specs.Spec) error {
 		s.Process.User = u
 		return nil
 	}
 }
 
-func withRoot(path string, readonly bool) Opt {
+func withRoot(path string, readonly bool) option {
 	return func(s *specs.Spec) error {
 		s.Root = &specs.Root{Path: path, Readonly: readonly}
 		return nil
 	}
 }
 
-func withCgroupsPath(p string) Opt {
+func withCgroupsPath(p string) option {
 	return func(s *specs.Spec) error {
 		s.Linux.CgroupsPath = p
 		return nil
 	}
 }
 
-func withAnnotations(a map[string]string) Opt {
+func withAnnotations(a map[string]string) option {
 	return func(s *specs.Spec) error {
 		if len(a) == 0 {
 			return nil

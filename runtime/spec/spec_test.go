@@ -121,8 +121,8 @@ func TestBuildDefaults(t *testing.T) {
 	if !slices.Equal(p.Args, in.Args) || !slices.Equal(p.Env, in.Env) || p.Cwd != "/" || p.Terminal {
 		t.Errorf("process = %+v", p)
 	}
-	if p.User.UID != 0 || p.User.GID != 0 || !slices.Equal(p.User.AdditionalGids, []uint32{10}) {
-		t.Errorf("user = %+v, want root with supplementary group wheel(10)", p.User)
+	if p.User.UID != 0 || p.User.GID != 0 || !slices.Equal(p.User.AdditionalGids, []uint32{0, 10}) {
+		t.Errorf("user = %+v, want root with groups root(0) and wheel(10)", p.User)
 	}
 	if got := capabilityMask(p.Capabilities.Effective); got != 0xa80425fb {
 		t.Errorf("CapEff = %016x, want 00000000a80425fb", got)
@@ -225,6 +225,7 @@ func TestBuildInputErrors(t *testing.T) {
 		{"relative rootfs", func(in *Input) { in.RootfsPath = "rootfs" }, errdefs.ErrInvalidArgument},
 		{"no args", func(in *Input) { in.Args = nil }, errdefs.ErrInvalidArgument},
 		{"relative netns", func(in *Input) { in.NetNSPath = "netns" }, errdefs.ErrInvalidArgument},
+		{"relative mount destination", func(in *Input) { in.Mounts = []specs.Mount{{Destination: "data", Type: "bind", Source: "/srv"}} }, errdefs.ErrInvalidArgument},
 		{"relative workdir", func(in *Input) { in.Config.WorkingDir = "app" }, errdefs.ErrInvalidArgument},
 		{"unknown user", func(in *Input) { in.Config.User = "nobody" }, errdefs.ErrInvalidArgument},
 		{"unknown capability", func(in *Input) { in.HostConfig.CapAdd = []string{"CAP_FLY"} }, errdefs.ErrInvalidArgument},

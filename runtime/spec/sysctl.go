@@ -43,7 +43,7 @@ func validateSysctls(sysctls map[string]string, hostNetwork, hostIPC bool) error
 	return nil
 }
 
-func withSysctls(sysctls map[string]string) Opt {
+func withSysctls(sysctls map[string]string) option {
 	return func(s *specs.Spec) error {
 		if len(sysctls) > 0 {
 			s.Linux.Sysctl = maps.Clone(sysctls)

@@ -24,8 +24,8 @@ const (
 // ResolveUser resolves Docker's --user value (name, uid, name:group, uid:gid, or "" for
 // root) against the rootfs's /etc/passwd and /etc/group, following runc's rules: numeric ids
 // need no entry, an unnamed group defaults to the user's primary group, and supplementary
-// groups come from /etc/group membership unless a group is given. groupAdd (names or ids)
-// are appended to the supplementary groups. Files are opened inside rootfs: symlinks
+// groups are the primary group, then /etc/group memberships unless a group is given, then
+// groupAdd (names or ids). Files are opened inside rootfs: symlinks
 // resolve as if rootfs were "/", never to the host's files. An unknown name is an
 // ErrInvalidArgument.
 func ResolveUser(rootfs, user string, groupAdd []string) (specs.User, error) {
@@ -58,7 +58,11 @@ func ResolveUser(rootfs, user string, groupAdd []string) (specs.User, error) {
 			return specs.User{}, err
 		}
 		u.GID = gid
-	} else if name != "" {
+	}
+	// The primary group leads the supplementary groups, as in Docker and containerd
+	// (CVE-2023-25173): a process must not keep groups it was not meant to have.
+	u.AdditionalGids = []uint32{u.GID}
+	if groupArg == "" && name != "" {
 		for _, g := range groups {
 			if slices.Contains(g.members, name) {
 				u.AdditionalGids = append(u.AdditionalGids, g.gid)
@@ -73,9 +77,6 @@ func ResolveUser(rootfs, user string, groupAdd []string) (specs.User, error) {
 		u.AdditionalGids = append(u.AdditionalGids, gid)
 	}
 	u.AdditionalGids = dedupe(u.AdditionalGids)
-	if len(u.AdditionalGids) == 0 {
-		u.AdditionalGids = nil
-	}
 	return u, nil
 }
 

@@ -18,8 +18,8 @@ import (
 	"github.com/containerd/log"
 	ctypes "github.com/moby/moby/api/types/container"
 
-	imagesvc "github.com/pouchcontainer/pouch/services/image"
 	"github.com/pouchcontainer/pouch/pkg/namesgen"
+	imagesvc "github.com/pouchcontainer/pouch/services/image"
 )
 
 var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)

@@ -208,7 +208,6 @@ func (s *Service) watch(c *Container, sh *shim.Shim) {
 	}()
 }
 
-
 // handleExit records an exit and releases everything the run held.
 func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) {
 	c.op.Lock()

@@ -15,8 +15,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/opencontainers/go-digest"
 
-	imagesvc "github.com/pouchcontainer/pouch/services/image"
 	"github.com/pouchcontainer/pouch/runtime/shim"
+	imagesvc "github.com/pouchcontainer/pouch/services/image"
 )
 
 // Images is what the container service needs of the image service.

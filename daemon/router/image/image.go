@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
