@@ -16,6 +16,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	ctypes "github.com/moby/moby/api/types/container"
+	"golang.org/x/sys/unix"
 
 	"github.com/pouchcontainer/pouch/daemon/server"
 	"github.com/pouchcontainer/pouch/daemon/server/httputil"
@@ -356,12 +357,13 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if useStdin && snap.Config.OpenStdin {
 		opts.Stdin = stdinReader(buf.Reader, conn)
 	} else {
-		// Without stdin, a client closing the connection ends the attach.
+		// Without stdin the client half-closes its side at once (the
+		// docker CLI does): that must not end the attach. A client that
+		// goes away altogether does.
 		go func() {
 			_, _ = io.Copy(io.Discard, buf.Reader)
-			if !useStdin {
-				cancel()
-			}
+			waitPeerGone(ctx, conn)
+			cancel()
 		}()
 	}
 	out := httputil.NewStreamWriter(conn, !snap.Config.Tty)
@@ -373,6 +375,39 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 		_ = cw.CloseWrite()
 	}
 	return nil
+}
+
+// waitPeerGone returns once the peer of conn has closed it altogether, or
+// ctx ends. Over a unix socket, a peer's full close shows as POLLHUP while
+// a half-close does not; over TCP the two look alike, and a dead peer is
+// found by the next write instead.
+func waitPeerGone(ctx context.Context, conn net.Conn) {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		<-ctx.Done()
+		return
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		<-ctx.Done()
+		return
+	}
+	_, isUnix := conn.(*net.UnixConn)
+	if !isUnix {
+		<-ctx.Done()
+		return
+	}
+	for ctx.Err() == nil {
+		hup := false
+		if err := raw.Control(func(fd uintptr) {
+			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLHUP}}
+			if n, err := unix.Poll(fds, 200); err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0 {
+				hup = true
+			}
+		}); err != nil || hup {
+			return
+		}
+	}
 }
 
 func stdinReader(r *bufio.Reader, conn net.Conn) io.Reader {

@@ -319,7 +319,9 @@ func (d *Daemon) LoadImages() error {
 func (d *Daemon) Cleanup() {
 	if d.cmd != nil {
 		if resp, err := d.Client().Get("http://pouch/containers/json?all=1"); err == nil {
-			var list []struct{ ID string `json:"Id"` }
+			var list []struct {
+				ID string `json:"Id"`
+			}
 			_ = json.NewDecoder(resp.Body).Decode(&list)
 			resp.Body.Close()
 			for _, c := range list {
