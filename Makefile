@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/pouchcontainer/pouch/version.Version=$(VERSION)
 BINARIES := pouchd pouch pouch-shim pouch-logger
 
-.PHONY: build install test unit integration bench clean
+.PHONY: build install demo test unit integration bench clean
 
 build:
 	@mkdir -p bin
@@ -13,6 +13,13 @@ build:
 
 install: build
 	install -m 0755 $(addprefix bin/,$(BINARIES)) $(PREFIX)/bin/
+
+# From a fresh machine to a first container: dependencies, build, install,
+# start pouchd, load a busybox image built offline, run it.
+demo:
+	./hack/install-deps.sh
+	$(MAKE) install
+	./hack/demo.sh
 
 # Every test: unit tests, then integration tests against a real pouchd.
 test: build unit integration
