@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -181,12 +182,7 @@ func itoa(p *int) string {
 	if p == nil {
 		return "nil"
 	}
-	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+*p)))
+	return strconv.Itoa(*p)
 }
 
-func btoa(b bool) string {
-	if b {
-		return "true"
-	}
-	return "false"
-}
+func btoa(b bool) string { return strconv.FormatBool(b) }

@@ -1,0 +1,113 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/pouchcontainer/pouch/cli/command"
+)
+
+var errNotImplemented = errors.New("not implemented by the fake client")
+
+// fakeClient implements APIClient with one function field per call.
+type fakeClient struct {
+	listFunc    func(client.ImageListOptions) (client.ImageListResult, error)
+	removeFunc  func(string, client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	pruneFunc   func(client.ImagePruneOptions) (client.ImagePruneResult, error)
+	tagFunc     func(client.ImageTagOptions) (client.ImageTagResult, error)
+	historyFunc func(string) (client.ImageHistoryResult, error)
+	loadFunc    func(io.Reader, []client.ImageLoadOption) (client.ImageLoadResult, error)
+	saveFunc    func([]string) (client.ImageSaveResult, error)
+}
+
+func (f *fakeClient) ImageList(_ context.Context, o client.ImageListOptions) (client.ImageListResult, error) {
+	if f.listFunc == nil {
+		return client.ImageListResult{}, errNotImplemented
+	}
+	return f.listFunc(o)
+}
+
+// ImageInspect cannot fill the raw-response buffer the commands ask for
+// (the option is opaque), so inspect is tested against a fake HTTP daemon.
+func (f *fakeClient) ImageInspect(context.Context, string, ...client.ImageInspectOption) (client.ImageInspectResult, error) {
+	return client.ImageInspectResult{}, errNotImplemented
+}
+
+func (f *fakeClient) ImageRemove(_ context.Context, name string, o client.ImageRemoveOptions) (client.ImageRemoveResult, error) {
+	if f.removeFunc == nil {
+		return client.ImageRemoveResult{}, errNotImplemented
+	}
+	return f.removeFunc(name, o)
+}
+
+func (f *fakeClient) ImagePrune(_ context.Context, o client.ImagePruneOptions) (client.ImagePruneResult, error) {
+	if f.pruneFunc == nil {
+		return client.ImagePruneResult{}, errNotImplemented
+	}
+	return f.pruneFunc(o)
+}
+
+func (f *fakeClient) ImageTag(_ context.Context, o client.ImageTagOptions) (client.ImageTagResult, error) {
+	if f.tagFunc == nil {
+		return client.ImageTagResult{}, errNotImplemented
+	}
+	return f.tagFunc(o)
+}
+
+func (f *fakeClient) ImageHistory(_ context.Context, name string, _ ...client.ImageHistoryOption) (client.ImageHistoryResult, error) {
+	if f.historyFunc == nil {
+		return client.ImageHistoryResult{}, errNotImplemented
+	}
+	return f.historyFunc(name)
+}
+
+func (f *fakeClient) ImageLoad(_ context.Context, in io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error) {
+	if f.loadFunc == nil {
+		return nil, errNotImplemented
+	}
+	return f.loadFunc(in, opts)
+}
+
+func (f *fakeClient) ImageSave(_ context.Context, names []string, _ ...client.ImageSaveOption) (client.ImageSaveResult, error) {
+	if f.saveFunc == nil {
+		return nil, errNotImplemented
+	}
+	return f.saveFunc(names)
+}
+
+func testDeps(c APIClient, stdin string) (*Deps, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &Deps{
+		Streams: command.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut},
+		Client:  c,
+	}, &out, &errOut
+}
+
+func execute(t *testing.T, cmd *cobra.Command, args ...string) error {
+	t.Helper()
+	cmd.SetArgs(args)
+	cmd.SetOut(new(bytes.Buffer))
+	cmd.SetErr(new(bytes.Buffer))
+	cmd.SilenceErrors = true
+	cmd.SilenceUsage = true
+	return cmd.ExecuteContext(context.Background())
+}
+
+func assertEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got: %#v\nwant: %#v", what, got, want)
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
