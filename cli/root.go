@@ -95,7 +95,11 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 		}
 	})
 
-	flags := root.PersistentFlags()
+	// Global flags go before the command name, as with docker: they are
+	// the root's own flags, parsed while cobra traverses to the command,
+	// so commands may reuse the letters (`pouch -H HOST history -H=false`).
+	root.TraverseChildren = true
+	flags := root.Flags()
 	flags.StringVarP(&opts.host, "host", "H", "", "Daemon socket to connect to (default $"+client.EnvHost+" or "+client.DefaultHost+")")
 	flags.BoolVarP(&opts.debug, "debug", "D", false, "Enable debug mode")
 

@@ -180,13 +180,13 @@ func ids(list []summary) []string {
 }
 
 type inspectResp struct {
-	ID          string `json:"Id"`
-	RepoTags    []string
-	RepoDigests []string
-	Os          string
+	ID           string `json:"Id"`
+	RepoTags     []string
+	RepoDigests  []string
+	Os           string
 	Architecture string
-	Size        int64
-	Config      struct {
+	Size         int64
+	Config       struct {
 		Cmd []string
 		Env []string
 	}
@@ -230,7 +230,9 @@ func createContainer(t *testing.T, image string, cmd ...string) string {
 	if resp.Status != 201 {
 		t.Fatalf("create from %s: %d %s", image, resp.Status, resp.Body)
 	}
-	var c struct{ ID string `json:"Id"` }
+	var c struct {
+		ID string `json:"Id"`
+	}
 	resp.JSON(t, &c)
 	t.Cleanup(func() {
 		resp := d.Do(t, "DELETE", "/containers/"+c.ID+"?force=1", nil)

@@ -328,6 +328,14 @@ func (s *Shim) State(ctx context.Context) (State, error) {
 	}, nil
 }
 
+// CloseStdin closes the shim's end of the task's stdin FIFO: once every
+// other writer has closed it too, the process reads EOF. The shim holds
+// its own writer so that stdin outlives any one client; this lets it go.
+func (s *Shim) CloseStdin(ctx context.Context) error {
+	_, err := s.task.CloseIO(nsctx(ctx), &taskv3.CloseIORequest{ID: s.ID, Stdin: true})
+	return errgrpc.ToNative(err)
+}
+
 // Pause freezes the container.
 func (s *Shim) Pause(ctx context.Context) error {
 	_, err := s.task.Pause(nsctx(ctx), &taskv3.PauseRequest{ID: s.ID})

@@ -72,12 +72,13 @@ type Container struct {
 // run is one start-to-exit of a container. done is closed when it ends
 // (the task exited and its output is fully logged, or the start failed).
 type run struct {
+	created  chan struct{} // closed once the run's task exists (c.shim is set)
 	done     chan struct{}
 	exitCode int
 	err      string
 }
 
-func newRun() *run { return &run{done: make(chan struct{})} }
+func newRun() *run { return &run{created: make(chan struct{}), done: make(chan struct{})} }
 
 // record is what is persisted of a container.
 type record struct {

@@ -154,7 +154,12 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 		if err := syscall.Mkfifo(paths.stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 			return c, err
 		}
-		go copyStdin(ctx, paths.stdin, opts.Stdin, c.Config.StdinOnce)
+		go func() {
+			copyStdin(ctx, paths.stdin, opts.Stdin)
+			if c.Config.StdinOnce {
+				closeStdin(ctx, c, r)
+			}
+		}()
 	}
 	tail := 0
 	if opts.Logs {
@@ -167,22 +172,39 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 		streamFilter(opts.Stdout, opts.Stderr, emit))
 }
 
-// copyStdin writes the client's input into the container's stdin FIFO. When
-// the input ends and StdinOnce is set, the FIFO is closed so the process
-// sees EOF.
-func copyStdin(ctx context.Context, path string, in io.Reader, once bool) {
+// copyStdin writes the client's input into the container's stdin FIFO
+// until the input ends.
+func copyStdin(ctx context.Context, path string, in io.Reader) {
 	f, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		log.G(ctx).WithError(err).Debug("open stdin fifo")
 		return
 	}
-	_, err = io.Copy(f, in)
-	if err != nil && !errors.Is(err, context.Canceled) {
+	defer f.Close()
+	if _, err := io.Copy(f, in); err != nil && !errors.Is(err, context.Canceled) {
 		log.G(ctx).WithError(err).Debug("copy stdin")
 	}
-	if once || err == nil {
-		f.Close()
+}
+
+// closeStdin makes the process of run r read EOF on its stdin, as Docker
+// does when the attach that set StdinOnce ends its input. The shim keeps a
+// writer of the FIFO open itself, so it must be told; an input that ends
+// before the task exists is closed as soon as it does.
+func closeStdin(ctx context.Context, c *Container, r *run) {
+	select {
+	case <-r.created:
+	case <-r.done:
+		return
+	case <-ctx.Done():
 		return
 	}
-	f.Close()
+	c.mu.RLock()
+	sh := c.shim
+	c.mu.RUnlock()
+	if sh == nil {
+		return
+	}
+	if err := sh.CloseStdin(context.WithoutCancel(ctx)); err != nil && !errdefs.IsNotFound(err) {
+		log.G(ctx).WithError(err).WithField("container", c.ID).Debug("close stdin")
+	}
 }

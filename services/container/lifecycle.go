@@ -157,6 +157,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	c.mu.Lock()
 	c.shim = sh
 	c.LoggerPid = loggerPid
+	close(c.run.created)
 	c.mu.Unlock()
 	pid, err := sh.Start(ctx)
 	if err != nil {

@@ -27,6 +27,9 @@ import (
 // invalid-argument error and leaves nothing behind: everything it wrote is
 // held only by a lease that is dropped on return.
 func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
+	// Once the lease is gone, what the import wrote and no image holds (the
+	// archive's index, or everything after a failure) is garbage.
+	defer s.gc.Schedule()
 	var lines []string
 	err := s.store.WithLease(ctx, func(ctx context.Context) error {
 		idxDesc, err := archive.ImportIndex(ctx, s.store.Content, r)
@@ -55,6 +58,8 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
 		}
 		// Names are recorded only after every image unpacked, so a failure
 		// part-way leaves no image listed.
+		s.writing.Lock()
+		defer s.writing.Unlock()
 		for _, n := range todo {
 			if n.name == "" {
 				if err := s.keepIfUnnamed(ctx, n.target); err != nil {

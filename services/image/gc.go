@@ -29,6 +29,9 @@ func NewCollector(store *imagestore.Store, delay time.Duration) *Collector {
 
 // Schedule asks for a collection soon.
 func (c *Collector) Schedule() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.timer != nil {

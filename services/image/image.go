@@ -48,6 +48,8 @@ type Image struct {
 	Config   dockerspec.DockerOCIImage
 	Created  time.Time // when the record was made (pulled, loaded)
 	Size     int64
+
+	records []string // every record resolving to the image, dangling ones included
 }
 
 // ChainID is the snapshot the image's root filesystem is unpacked to.
@@ -64,16 +66,30 @@ type Service struct {
 	platform platforms.MatchComparer
 	gc       *Collector
 
+	// writing serialises the changes of image records (load's naming,
+	// tag, remove, prune): each reads the records, then writes.
+	writing sync.Mutex
+
 	mu    sync.Mutex
 	usage Usage
 	cache map[digest.Digest]*resolved // target digest -> resolved manifest and config
-	list  []*Image                    // the last List, until a record changes
+	view  *view                       // the last List, until a record changes
+	gen   uint64                      // bumped by every record change
 }
 
-// invalidate drops the cached list after a record changed.
+// view is one consistent listing of the image records, with the indexes
+// lookups use: `ps` resolves every container's image name through it.
+type view struct {
+	list   []*Image
+	byName map[string]*Image // normalised name or name@digest -> image
+}
+
+// invalidate drops the cached view after a record changed. A List that
+// read the records before the change will not store its (stale) view.
 func (s *Service) invalidate() {
 	s.mu.Lock()
-	s.list = nil
+	s.view = nil
+	s.gen++
 	s.mu.Unlock()
 }
 
@@ -142,10 +158,20 @@ func (s *Service) resolve(ctx context.Context, target ocispec.Descriptor) (*reso
 	return r, nil
 }
 
-// List returns every image, one entry per ID, newest first.
+// List returns every image, one entry per ID, newest first. The images
+// are shared: callers must not modify them.
 func (s *Service) List(ctx context.Context) ([]*Image, error) {
+	v, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return v.list, nil
+}
+
+// current returns the cached view, building it when a record changed.
+func (s *Service) current(ctx context.Context) (*view, error) {
 	s.mu.Lock()
-	cached := s.list
+	cached, gen := s.view, s.gen
 	s.mu.Unlock()
 	if cached != nil {
 		return cached, nil
@@ -170,6 +196,7 @@ func (s *Service) List(ctx context.Context) ([]*Image, error) {
 		if rec.CreatedAt.Before(img.Created) {
 			img.Created = rec.CreatedAt
 		}
+		img.records = append(img.records, rec.Name)
 		if !strings.HasPrefix(rec.Name, danglingPrefix) {
 			img.Names = append(img.Names, rec.Name)
 			if n, err := reference.ParseNamed(rec.Name); err == nil && rec.Target.MediaType != "" {
@@ -177,22 +204,40 @@ func (s *Service) List(ctx context.Context) ([]*Image, error) {
 			}
 		}
 	}
-	out := make([]*Image, 0, len(byID))
+	v := &view{list: make([]*Image, 0, len(byID)), byName: map[string]*Image{}}
+	live := map[digest.Digest]bool{}
+	for _, rec := range recs {
+		live[rec.Target.Digest] = true
+	}
 	for _, img := range byID {
 		sort.Strings(img.Names)
 		sort.Strings(img.Digests)
-		out = append(out, img)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.After(out[j].Created)
+		v.list = append(v.list, img)
+		for _, n := range img.Names {
+			v.byName[n] = img
 		}
-		return out[i].ID < out[j].ID
+		for _, d := range img.Digests {
+			v.byName[d] = img
+		}
+	}
+	sort.Slice(v.list, func(i, j int) bool {
+		if !v.list[i].Created.Equal(v.list[j].Created) {
+			return v.list[i].Created.After(v.list[j].Created)
+		}
+		return v.list[i].ID < v.list[j].ID
 	})
 	s.mu.Lock()
-	s.list = out
+	if s.gen == gen {
+		s.view = v
+		// Forget resolved manifests of images no record points at.
+		for d := range s.cache {
+			if !live[d] {
+				delete(s.cache, d)
+			}
+		}
+	}
 	s.mu.Unlock()
-	return out, nil
+	return v, nil
 }
 
 // Get finds an image by name, name@digest, full ID or a unique ID prefix.
@@ -200,28 +245,24 @@ func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("empty image reference: %w", errdefs.ErrInvalidArgument)
 	}
-	all, err := s.List(ctx)
+	v, err := s.current(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if named, err := reference.ParseNamed(ref); err == nil {
-		full := named.String()
-		for _, img := range all {
-			for _, n := range img.Names {
-				if n == full {
-					return img, nil
-				}
-			}
-			for _, d := range img.Digests {
-				if d == full {
-					return img, nil
-				}
-			}
+	named, nameErr := reference.ParseNamed(ref)
+	if nameErr == nil {
+		if img, ok := v.byName[named.String()]; ok {
+			return img, nil
 		}
 	}
-	if id, ok := reference.IDPrefix(ref); ok {
+	id, isID := reference.IDPrefix(ref)
+	if nameErr != nil && !isID {
+		// Neither a name nor an ID: a malformed reference.
+		return nil, nameErr
+	}
+	if isID {
 		var found *Image
-		for _, img := range all {
+		for _, img := range v.list {
 			if strings.HasPrefix(img.ID.Encoded(), id) {
 				if found != nil && found.ID != img.ID {
 					return nil, fmt.Errorf("image ID prefix %q is ambiguous: %w", ref, errdefs.ErrInvalidArgument)
@@ -238,11 +279,13 @@ func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
 
 // Tag points target name at the image found by source.
 func (s *Service) Tag(ctx context.Context, source, target string) error {
-	img, err := s.Get(ctx, source)
+	named, err := reference.ParseTagged(target)
 	if err != nil {
 		return err
 	}
-	named, err := reference.ParseTagged(target)
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	img, err := s.Get(ctx, source)
 	if err != nil {
 		return err
 	}
@@ -251,19 +294,16 @@ func (s *Service) Tag(ctx context.Context, source, target string) error {
 
 // setName creates or moves the record name to target. The image the name
 // pointed at before keeps a dangling record if nothing else names it.
+// Callers hold s.writing.
 func (s *Service) setName(ctx context.Context, name string, target ocispec.Descriptor) error {
 	defer s.invalidate()
 	old, err := s.store.Images.Get(ctx, name)
 	switch {
 	case errdefs.IsNotFound(err):
-		_, err = s.store.Images.Create(ctx, images.Image{Name: name, Target: target})
-		if errdefs.IsAlreadyExists(err) {
-			return s.setName(ctx, name, target)
+		if _, err := s.store.Images.Create(ctx, images.Image{Name: name, Target: target}); err != nil {
+			return err
 		}
-		if err == nil {
-			s.dropDangling(ctx, target.Digest)
-		}
-		return err
+		return s.dropDangling(ctx, target)
 	case err != nil:
 		return err
 	}
@@ -273,19 +313,40 @@ func (s *Service) setName(ctx context.Context, name string, target ocispec.Descr
 	if _, err := s.store.Images.Update(ctx, images.Image{Name: name, Target: target}, "target"); err != nil {
 		return err
 	}
-	s.dropDangling(ctx, target.Digest)
+	if err := s.dropDangling(ctx, target); err != nil {
+		return err
+	}
 	return s.keepIfUnnamed(ctx, old.Target)
 }
 
-// keepIfUnnamed gives target a dangling record when no name points at it.
+// idOf returns the image ID (config digest) a record target resolves to.
+func (s *Service) idOf(ctx context.Context, target ocispec.Descriptor) (digest.Digest, error) {
+	r, err := s.resolve(ctx, target)
+	if err != nil {
+		return "", err
+	}
+	return r.configD.Digest, nil
+}
+
+// keepIfUnnamed gives target a dangling record when no record resolves to
+// its image: the same image may be reached through other manifests (an
+// OCI copy of a docker-archive has another manifest, the same config).
+// Callers hold s.writing.
 func (s *Service) keepIfUnnamed(ctx context.Context, target ocispec.Descriptor) error {
 	defer s.invalidate()
+	id, err := s.idOf(ctx, target)
+	if err != nil {
+		return err
+	}
 	recs, err := s.store.Images.List(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
 		if r.Target.Digest == target.Digest {
+			return nil
+		}
+		if other, err := s.idOf(ctx, r.Target); err == nil && other == id {
 			return nil
 		}
 	}
@@ -296,10 +357,29 @@ func (s *Service) keepIfUnnamed(ctx context.Context, target ocispec.Descriptor) 
 	return err
 }
 
-func (s *Service) dropDangling(ctx context.Context, d digest.Digest) {
-	if err := s.store.Images.Delete(ctx, danglingPrefix+d.String()); err != nil && !errdefs.IsNotFound(err) {
-		log.G(ctx).WithError(err).Warn("remove dangling record")
+// dropDangling removes the dangling records of the image target resolves
+// to, now that a name holds it. Callers hold s.writing.
+func (s *Service) dropDangling(ctx context.Context, target ocispec.Descriptor) error {
+	id, err := s.idOf(ctx, target)
+	if err != nil {
+		return err
 	}
+	recs, err := s.store.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Name, danglingPrefix) {
+			continue
+		}
+		if other, err := s.idOf(ctx, r.Target); err != nil || other != id {
+			continue
+		}
+		if err := s.store.Images.Delete(ctx, r.Name); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }
 
 // History is one layer of an image's history, newest first.
@@ -362,6 +442,12 @@ type Removed struct {
 // removes the image with all its names. An image a container uses is
 // refused unless forced; one a running container uses cannot be forced.
 func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) (*Removed, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	return s.remove(ctx, ref, opts)
+}
+
+func (s *Service) remove(ctx context.Context, ref string, opts RemoveOptions) (*Removed, error) {
 	defer s.invalidate()
 	img, err := s.Get(ctx, ref)
 	if err != nil {
@@ -389,6 +475,15 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) (*
 	if !byName && len(img.Names) > 1 && !opts.Force {
 		return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
+	if byName && running > 0 && opts.Force {
+		// As Docker: forcing a name away from an image a running container
+		// uses only untags it; the image stays, dangling.
+		if err := s.store.Images.Delete(ctx, name); err != nil && !errdefs.IsNotFound(err) {
+			return nil, err
+		}
+		res.Untagged = append(res.Untagged, reference.Familiar(name))
+		return res, s.keepIfUnnamed(ctx, img.Target)
+	}
 	if running > 0 {
 		return nil, fmt.Errorf("conflict: unable to delete %s (cannot be forced) - image is being used by running container: %w", img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
@@ -409,8 +504,10 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) (*
 		// snapshots; the image stays as a dangling record until pruned.
 		return res, s.keepIfUnnamed(ctx, img.Target)
 	}
-	if err := s.store.Images.Delete(ctx, danglingPrefix+img.Target.Digest.String()); err != nil && !errdefs.IsNotFound(err) {
-		return res, err
+	for _, r := range img.records {
+		if err := s.store.Images.Delete(ctx, r); err != nil && !errdefs.IsNotFound(err) {
+			return res, err
+		}
 	}
 	res.Deleted = append(res.Deleted, img.ID.String())
 	s.gc.Schedule()
@@ -420,10 +517,15 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) (*
 // PruneOptions tunes Prune.
 type PruneOptions struct {
 	All bool // also images with names that no container uses
+	// Match, when set, limits pruning to the images it accepts (the API's
+	// label and until filters).
+	Match func(*Image) bool
 }
 
 // Prune removes dangling images (and, with All, every unused image).
 func (s *Service) Prune(ctx context.Context, opts PruneOptions) (*Removed, uint64, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	all, err := s.List(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -434,10 +536,13 @@ func (s *Service) Prune(ctx context.Context, opts PruneOptions) (*Removed, uint6
 		if !img.Dangling() && !opts.All {
 			continue
 		}
+		if opts.Match != nil && !opts.Match(img) {
+			continue
+		}
 		if n, _ := s.users(img.ID); n > 0 {
 			continue
 		}
-		r, err := s.Remove(ctx, img.ID.String(), RemoveOptions{Force: true})
+		r, err := s.remove(ctx, img.ID.String(), RemoveOptions{Force: true})
 		if err != nil {
 			return res, reclaimed, err
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,6 +84,14 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 			return fmt.Errorf("invalid filter 'dangling=%s': %w", d, errdefs.ErrInvalidArgument)
 		}
 	}
+	before, err := r.timeOfImages(ctx, f.Values("before"), true)
+	if err != nil {
+		return err
+	}
+	since, err := r.timeOfImages(ctx, f.Values("since"), false)
+	if err != nil {
+		return err
+	}
 	imgs, err := r.b.List(ctx)
 	if err != nil {
 		return err
@@ -93,6 +102,10 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 			continue
 		}
 		if !f.MatchLabels("label", img.Config.Config.Labels) {
+			continue
+		}
+		c := created(img)
+		if !before.IsZero() && !c.Before(before) || !since.IsZero() && !c.After(since) {
 			continue
 		}
 		tags := reference.FamiliarNames(img.Names)
@@ -120,6 +133,23 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 		})
 	}
 	return server.WriteJSON(w, http.StatusOK, out)
+}
+
+// timeOfImages returns the creation time of the images refs name (the
+// earliest for a "before" filter, the latest for "since"); zero if none.
+func (r *Router) timeOfImages(ctx context.Context, refs []string, earliest bool) (time.Time, error) {
+	var out time.Time
+	for _, ref := range refs {
+		img, err := r.b.Get(ctx, ref)
+		if err != nil {
+			return time.Time{}, err
+		}
+		c := created(img)
+		if out.IsZero() || earliest && c.Before(out) || !earliest && c.After(out) {
+			out = c
+		}
+	}
+	return out, nil
 }
 
 func nonNil(s []string) []string {
@@ -239,14 +269,37 @@ func (r *Router) prune(ctx context.Context, w http.ResponseWriter, req *http.Req
 	if err != nil {
 		return err
 	}
-	if err := f.Validate("dangling", "until", "label"); err != nil {
+	if err := f.Validate("dangling", "until", "label", "label!"); err != nil {
 		return err
 	}
 	all := false
 	for _, d := range f.Values("dangling") {
-		all = d == "false" || d == "0"
+		switch strings.ToLower(d) {
+		case "true", "1":
+		case "false", "0":
+			all = true
+		default:
+			return fmt.Errorf("invalid filter 'dangling=%s': %w", d, errdefs.ErrInvalidArgument)
+		}
 	}
-	res, reclaimed, err := r.b.Prune(ctx, svc.PruneOptions{All: all})
+	var until time.Time
+	for _, u := range f.Values("until") {
+		t, err := parseUntil(u, time.Now())
+		if err != nil {
+			return err
+		}
+		if until.IsZero() || t.Before(until) {
+			until = t
+		}
+	}
+	match := func(img *svc.Image) bool {
+		labels := img.Config.Config.Labels
+		if !f.MatchLabels("label", labels) || f.Has("label!") && matchAnyLabel(f.Values("label!"), labels) {
+			return false
+		}
+		return until.IsZero() || created(img).Before(until)
+	}
+	res, reclaimed, err := r.b.Prune(ctx, svc.PruneOptions{All: all, Match: match})
 	if err != nil {
 		return err
 	}
@@ -304,6 +357,45 @@ func created(img *svc.Image) time.Time {
 		return *img.Config.Created
 	}
 	return img.Created
+}
+
+// matchAnyLabel reports whether labels satisfy any of the "key" or
+// "key=value" filters (for "label!": prune only what matches none).
+func matchAnyLabel(filters []string, labels map[string]string) bool {
+	for _, v := range filters {
+		k, want, hasValue := strings.Cut(v, "=")
+		if got, ok := labels[k]; ok && (!hasValue || got == want) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseUntil reads an "until" filter as Docker does: a Unix timestamp
+// (with optional fraction), an RFC 3339 time or date, or a duration
+// before now ("24h").
+func parseUntil(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	if n, err := strconv.ParseInt(sec, 10, 64); err == nil && sec != "" {
+		ns := int64(0)
+		if frac != "" {
+			f, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
+			}
+			ns = f
+		}
+		return time.Unix(n, ns), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
 }
 
 func globMatch(pattern, name string) bool {
