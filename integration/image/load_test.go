@@ -131,6 +131,34 @@ func TestLoadOCITagOnlyIsDangling(t *testing.T) {
 	}
 }
 
+// Loading an image under a name another image holds moves the name; the
+// old image stays, dangling, as `docker load` does.
+func TestLoadMovesExistingName(t *testing.T) {
+	name := unique("rename") + ":v1"
+	oldID := loadImage(t, newImage(t, name))
+	img := newImage(t, name)
+	newID := imageID(t, img)
+	removeOnCleanup(t, newID)
+	lines := load(t, archiveOf(t, testimage.FormatDocker, img))
+	want := []string{
+		"The image " + name + " already exists, renaming the old one with ID " + oldID + " to empty string",
+		"Loaded image: " + name,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("load printed %q, want %q", lines, want)
+	}
+	if got := inspect(t, name).ID; got != newID {
+		t.Errorf("%s is %s, want the new %s", name, got, newID)
+	}
+	if got := findImage(listImages(t, map[string][]string{"dangling": {"true"}}), oldID); got == nil {
+		t.Errorf("old image not kept as dangling")
+	}
+	// Loading the same archive again changes nothing and says so plainly.
+	if lines := load(t, archiveOf(t, testimage.FormatDocker, img)); len(lines) != 1 || lines[0] != "Loaded image: "+name {
+		t.Errorf("second load printed %q", lines)
+	}
+}
+
 // save → rmi → load gives back the same image with the same names, and it
 // runs with its layers applied in order (the whiteout holds).
 func TestSaveLoadRoundTrip(t *testing.T) {

@@ -345,10 +345,20 @@ func TestPruneRemovesDanglingOnly(t *testing.T) {
 	createContainer(t, repo+":used", "true")
 	tag(t, kept, repo, "used") // dangling, but a container uses it
 
-	before := listImages(t, nil)
+	// What prune must take: every unused dangling image (gone, and any
+	// an earlier failed test left).
+	var want []string
+	for _, s := range listImages(t, nil) {
+		if len(s.RepoTags) == 0 && s.Containers == 0 {
+			want = append(want, s.ID)
+		}
+	}
+	if !contains(want, gone) {
+		t.Fatalf("%s is not dangling before prune", gone)
+	}
 	items := prune(t, "")
-	if got := deleted(items); !sameStrings(got, []string{gone}) {
-		t.Errorf("prune deleted %q, want only %s; images before: %+v", got, gone, before)
+	if got := deleted(items); !sameStrings(got, want) {
+		t.Errorf("prune deleted %q, want %q", got, want)
 	}
 	list := listImages(t, nil)
 	for _, id := range []string{kept, usedDangling} {
@@ -377,11 +387,17 @@ func TestPruneAllKeepsImagesInUse(t *testing.T) {
 	createContainer(t, "busybox:latest", "true")
 	busybox := inspect(t, "busybox:latest").ID
 
-	items := prune(t, `{"dangling":["false"]}`)
-	if got := deleted(items); !sameStrings(got, []string{unused}) {
-		t.Errorf("prune dangling=false deleted %q, want only %s", got, unused)
+	var want []string
+	for _, s := range listImages(t, nil) {
+		if s.Containers == 0 {
+			want = append(want, s.ID)
+		}
 	}
-	if got := untagged(items); !sameStrings(got, []string{repo + "/unused:v1"}) {
+	items := prune(t, `{"dangling":["false"]}`)
+	if got := deleted(items); !sameStrings(got, want) || !contains(got, unused) {
+		t.Errorf("prune dangling=false deleted %q, want %q (with %s)", got, want, unused)
+	}
+	if got := untagged(items); !contains(got, repo+"/unused:v1") {
 		t.Errorf("prune dangling=false untagged %q", got)
 	}
 	list := listImages(t, nil)
@@ -401,7 +417,7 @@ func TestPruneAllKeepsImagesInUse(t *testing.T) {
 func TestPruneFilters(t *testing.T) {
 	repo := unique("prunefilt")
 	labelled := loadImage(t, newImage(t, repo+"/l:v1", testimage.WithLabels(map[string]string{"pouch.prune": repo})))
-	other := loadImage(t, newImage(t, repo+"/o:v1"))
+	other := loadImage(t, newImage(t, repo+"/o:v1", testimage.WithLabels(map[string]string{"pouch.prune.other": repo})))
 	// Make both dangling.
 	tag(t, "busybox:latest", repo+"/l", "v1")
 	tag(t, "busybox:latest", repo+"/o", "v1")
@@ -411,10 +427,14 @@ func TestPruneFilters(t *testing.T) {
 		t.Errorf("prune label=pouch.prune=%s deleted %q, want %s", repo, got, labelled)
 	}
 	// until: only images created before the time; ours are created in 2024.
-	if got := deleted(prune(t, `{"until":["2020-01-01T00:00:00Z"]}`)); len(got) != 0 {
+	label := `"label":["pouch.prune.other=` + repo + `"]`
+	if got := deleted(prune(t, `{"until":["2020-01-01T00:00:00Z"],`+label+`}`)); len(got) != 0 {
 		t.Errorf("prune until=2020 deleted %q", got)
 	}
-	if got := deleted(prune(t, `{"until":["`+time.Now().Add(time.Hour).Format(time.RFC3339)+`"]}`)); !sameStrings(got, []string{other}) {
+	if got := deleted(prune(t, `{"label!":["pouch.prune.other"],`+label+`}`)); len(got) != 0 {
+		t.Errorf("prune label!=pouch.prune.other deleted %q", got)
+	}
+	if got := deleted(prune(t, `{"until":["`+time.Now().Add(time.Hour).Format(time.RFC3339)+`"],`+label+`}`)); !sameStrings(got, []string{other}) {
 		t.Errorf("prune until=now+1h deleted %q, want %s", got, other)
 	}
 	if resp := d.Do(t, "POST", "/images/prune?filters="+url.QueryEscape(`{"until":["not a time"]}`), nil); resp.Status != 400 {

@@ -13,7 +13,9 @@ func TestNothingLeftBehind(t *testing.T) {
 		t.Errorf("images left behind: %+v", list)
 	}
 	resp := d.Do(t, "GET", "/containers/json?all=1", nil)
-	var cs []struct{ ID string `json:"Id"` }
+	var cs []struct {
+		ID string `json:"Id"`
+	}
 	resp.JSON(t, &cs)
 	if len(cs) != 0 {
 		t.Errorf("containers left behind: %+v", cs)

@@ -195,7 +195,7 @@ func (s *Service) watch(c *Container, sh *shim.Shim) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		exit, err := sh.Wait(context.Background())
+		exit, err := sh.Wait(s.background())
 		if err != nil {
 			// The shim went away (or the daemon is shutting down and
 			// closed the connection): Restore will reconcile.
@@ -205,7 +205,7 @@ func (s *Service) watch(c *Container, sh *shim.Shim) {
 			log.L.WithError(err).WithField("container", c.ID).Warn("waiting for task")
 			exit = shim.Exit{Status: 255, ExitedAt: time.Now()}
 		}
-		s.handleExit(context.Background(), c, exit)
+		s.handleExit(s.background(), c, exit)
 	}()
 }
 
@@ -250,7 +250,7 @@ func (s *Service) autoRemove(c *Container) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.remove(context.Background(), c); err != nil {
+		if err := s.remove(s.background(), c); err != nil {
 			log.L.WithError(err).WithField("container", c.ID).Warn("auto-remove")
 		}
 	}()
@@ -487,10 +487,12 @@ func (s *Service) WaitFunc(ref string, condition ctypes.WaitCondition) (func(ctx
 	case ctypes.WaitConditionNextExit:
 	case ctypes.WaitConditionRemoved:
 		return func(ctx context.Context) (WaitResult, error) {
+			// As in Docker, the error of a removal wait is the removal's
+			// own, not why the run ended.
 			var res WaitResult
 			select {
 			case <-r.done:
-				res = WaitResult{ExitCode: r.exitCode, Error: r.err}
+				res = WaitResult{ExitCode: r.exitCode}
 			case <-c.gone:
 				return WaitResult{ExitCode: c.state().ExitCode}, nil
 			case <-ctx.Done():

@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/opencontainers/go-digest"
 
+	imagestore "github.com/pouchcontainer/pouch/image"
 	"github.com/pouchcontainer/pouch/runtime/shim"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
 )
@@ -215,6 +216,12 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 	}
 	l.Info("shim of container was gone; recorded its exit")
 	s.handleExit(ctx, c, *exit)
+}
+
+// background is the context of work the service does on its own (exit
+// handling, auto-removal): the store's namespace, no deadline.
+func (s *Service) background() context.Context {
+	return imagestore.WithNamespace(context.Background())
 }
 
 // Wait waits for background work (exit handling, auto-removal) to finish.

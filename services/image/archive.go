@@ -65,12 +65,19 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
 				if err := s.keepIfUnnamed(ctx, n.target); err != nil {
 					return err
 				}
-				r, err := s.resolve(ctx, n.target)
+				id, err := s.idOf(ctx, n.target)
 				if err != nil {
 					return err
 				}
-				lines = append(lines, "Loaded image ID: "+r.configD.Digest.String())
+				lines = append(lines, "Loaded image ID: "+id.String())
 				continue
+			}
+			id, err := s.idOf(ctx, n.target)
+			if err != nil {
+				return err
+			}
+			if old, err := s.Get(ctx, n.name); err == nil && old.ID != id {
+				lines = append(lines, fmt.Sprintf("The image %s already exists, renaming the old one with ID %s to empty string", reference.Familiar(n.name), old.ID))
 			}
 			if err := s.setName(ctx, n.name, n.target); err != nil {
 				return err

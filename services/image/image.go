@@ -82,7 +82,18 @@ type Service struct {
 type view struct {
 	list   []*Image
 	byName map[string]*Image // normalised name or name@digest -> image
+
+	mu     sync.Mutex
+	lookup map[string]lookup // memo of Get on this view, by the ref given
 }
+
+type lookup struct {
+	img *Image
+	err error
+}
+
+// maxLookups bounds the memo of a view (refs come from API callers).
+const maxLookups = 4096
 
 // invalidate drops the cached view after a record changed. A List that
 // read the records before the change will not store its (stale) view.
@@ -204,7 +215,7 @@ func (s *Service) current(ctx context.Context) (*view, error) {
 			}
 		}
 	}
-	v := &view{list: make([]*Image, 0, len(byID)), byName: map[string]*Image{}}
+	v := &view{list: make([]*Image, 0, len(byID)), byName: map[string]*Image{}, lookup: map[string]lookup{}}
 	live := map[digest.Digest]bool{}
 	for _, rec := range recs {
 		live[rec.Target.Digest] = true
@@ -249,6 +260,25 @@ func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Views never change, so neither does what a ref finds in one: `ps`
+	// asks for the same few names once per container.
+	v.mu.Lock()
+	l, ok := v.lookup[ref]
+	v.mu.Unlock()
+	if ok {
+		return l.img, l.err
+	}
+	img, err := v.find(ref)
+	v.mu.Lock()
+	if len(v.lookup) < maxLookups {
+		v.lookup[ref] = lookup{img, err}
+	}
+	v.mu.Unlock()
+	return img, err
+}
+
+// find looks ref up in the view.
+func (v *view) find(ref string) (*Image, error) {
 	named, nameErr := reference.ParseNamed(ref)
 	if nameErr == nil {
 		if img, ok := v.byName[named.String()]; ok {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/containerd/platforms"
 	itypes "github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/storage"
@@ -346,7 +347,7 @@ func (r *Router) save(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	w.WriteHeader(http.StatusOK)
 	if err := r.b.Save(ctx, names, w); err != nil {
 		// Headers are gone: the client sees a truncated archive.
-		return nil
+		log.G(ctx).WithError(err).WithField("images", names).Warn("image save failed part-way")
 	}
 	return nil
 }
