@@ -16,13 +16,13 @@ import (
 	"github.com/pouchcontainer/pouch/cli/image"
 	"github.com/pouchcontainer/pouch/cli/system"
 	"github.com/pouchcontainer/pouch/client"
+	"github.com/pouchcontainer/pouch/version"
 )
 
-// Build information, set at link time with
-// -ldflags "-X github.com/pouchcontainer/pouch/cli.Version=...".
+// Build information, set at link time in the version package.
 var (
-	Version   = "dev"
-	GitCommit = "unknown"
+	Version   = version.Version
+	GitCommit = version.GitCommit
 	BuildTime = "unknown"
 )
 

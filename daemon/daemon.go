@@ -98,6 +98,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 	if err := containers.Restore(ctx); err != nil {
 		return fmt.Errorf("restore containers: %w", err)
 	}
+	defer containers.CleanupCgroupParent() // where no container runs any more
 	defer containers.Close()
 
 	srv := server.New(

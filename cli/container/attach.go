@@ -61,7 +61,7 @@ func startAttached(ctx context.Context, deps *Deps, id string, spec attachSpec) 
 	defer attach.Close()
 
 	// The wait must outlive a cancelled attach: it reports the exit code.
-	exitCode := waitForExit(context.WithoutCancel(ctx), deps, id, spec.autoRemove)
+	exited := waitForExit(context.WithoutCancel(ctx), deps.Client, id, spec.autoRemove)
 
 	var in io.Reader
 	if spec.stdin {
@@ -77,7 +77,7 @@ func startAttached(ctx context.Context, deps *Deps, id string, spec attachSpec) 
 		attach.Close()
 		<-streamed
 		if spec.autoRemove {
-			<-exitCode // let the daemon finish removing it
+			<-exited // let the daemon finish removing it
 		}
 		return errStart{err}
 	}
@@ -85,8 +85,12 @@ func startAttached(ctx context.Context, deps *Deps, id string, spec attachSpec) 
 	if err := <-streamed; err != nil {
 		return err
 	}
-	if status := <-exitCode; status != 0 {
-		return command.StatusError{StatusCode: status}
+	status := <-exited
+	if status.err != nil {
+		fmt.Fprintf(deps.Err, "Error waiting for container: %v\n", status.err)
+	}
+	if status.code != 0 {
+		return command.StatusError{StatusCode: status.code}
 	}
 	return nil
 }
@@ -131,28 +135,32 @@ func streamAttached(ctx context.Context, resp client.HijackedResponse, in io.Rea
 	}
 }
 
+// exitStatus is the outcome of waiting for a container.
+type exitStatus struct {
+	code int
+	err  error // waiting failed; code is then 125
+}
+
 // waitForExit asks the daemon to report the container's next exit, or its
 // removal when the daemon removes it itself (--rm), and delivers the exit
-// code; 125 when waiting failed.
-func waitForExit(ctx context.Context, deps *Deps, id string, removed bool) <-chan int {
+// code.
+func waitForExit(ctx context.Context, c APIClient, id string, removed bool) <-chan exitStatus {
 	condition := container.WaitConditionNextExit
 	if removed {
 		condition = container.WaitConditionRemoved
 	}
-	res := deps.Client.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: condition})
-	status := make(chan int, 1)
+	res := c.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: condition})
+	status := make(chan exitStatus, 1)
 	go func() {
 		select {
 		case r := <-res.Result:
 			if r.Error != nil {
-				fmt.Fprintf(deps.Err, "Error waiting for container: %s\n", r.Error.Message)
-				status <- exitEngineError
+				status <- exitStatus{code: exitEngineError, err: errors.New(r.Error.Message)}
 				return
 			}
-			status <- int(r.StatusCode)
+			status <- exitStatus{code: int(r.StatusCode)}
 		case err := <-res.Error:
-			fmt.Fprintf(deps.Err, "Error waiting for container: %v\n", err)
-			status <- exitEngineError
+			status <- exitStatus{code: exitEngineError, err: err}
 		}
 	}()
 	return status
@@ -198,13 +206,4 @@ func runExitCode(err error) int {
 		return exitCannotExecute
 	}
 	return exitEngineError
-}
-
-// asStartError unwraps an errStart.
-func asStartError(err error) (error, bool) {
-	var se errStart
-	if errors.As(err, &se) {
-		return se.err, true
-	}
-	return err, false
 }

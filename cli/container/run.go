@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/moby/moby/client"
@@ -66,8 +67,9 @@ func runRun(ctx context.Context, deps *Deps, opts *runOptions) error {
 		autoRemove: req.HostConfig.AutoRemove,
 		sigProxy:   opts.sigProxy,
 	})
-	if startErr, ok := asStartError(err); ok {
-		return runStartError(startErr)
+	var startErr errStart
+	if errors.As(err, &startErr) {
+		return runStartError(startErr.err)
 	}
 	return err
 }

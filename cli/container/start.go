@@ -57,8 +57,9 @@ func runStart(ctx context.Context, deps *Deps, opts *startOptions) error {
 		spec.autoRemove = c.HostConfig.AutoRemove
 	}
 	err = startAttached(ctx, deps, c.ID, spec)
-	if startErr, ok := asStartError(err); ok {
-		return startErr
+	var startErr errStart
+	if errors.As(err, &startErr) {
+		return startErr.err
 	}
 	return err
 }

@@ -65,9 +65,7 @@ func New(routers ...Router) *Server {
 	for _, rt := range routers {
 		for _, r := range rt.Routes() {
 			var names []string
-			pattern := partRE.ReplaceAllStringFunc(regexp.QuoteMeta(r.Path), func(string) string { return "" })
-			// Build the regexp from the unquoted path so {} survive.
-			pattern = "^" + partRE.ReplaceAllStringFunc(r.Path, func(m string) string {
+			pattern := "^" + partRE.ReplaceAllStringFunc(r.Path, func(m string) string {
 				sub := partRE.FindStringSubmatch(m)
 				names = append(names, sub[1])
 				if sub[2] != "" {
@@ -140,7 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func Message(err error) string {
 	msg := err.Error()
 	for _, suffix := range []string{": not found", ": invalid argument", ": conflict", ": already exists", ": not modified", ": unavailable", ": unknown", ": failed precondition", ": not implemented", ": unauthorized", ": permission denied"} {
-		msg = strings.TrimSuffix(msg, suffix)
+		if strings.HasSuffix(msg, suffix) {
+			// Only the class errdefs appended, once: the rest is the reason.
+			return strings.TrimSuffix(msg, suffix)
+		}
 	}
 	return msg
 }

@@ -256,6 +256,9 @@ func assertNoRuntimeLeftovers(t testing.TB, id string) {
 		if testenv.CgroupExists(cgroupOf(id)) {
 			problems = append(problems, "cgroup "+cgroupOf(id)+" exists")
 		}
+		if m, _ := filepath.Glob(filepath.Join(d.ExecRoot, "runtime", "*", "*", id)); len(m) > 0 {
+			problems = append(problems, fmt.Sprintf("runtime state left: %v", m))
+		}
 		if p := processesMentioning(id); len(p) > 0 {
 			problems = append(problems, fmt.Sprintf("processes left: %v", p))
 		}
@@ -295,4 +298,14 @@ func hostCgroupFile(t testing.TB, pid int, controller, file string) string {
 	}
 	t.Fatalf("no %s cgroup for pid %d in:\n%s", controller, pid, b)
 	return ""
+}
+
+// waitLog waits until the container's log has a line equal to line: a
+// container prints one once its signal traps are set.
+func waitLog(t testing.TB, ref, line string) {
+	t.Helper()
+	eventually(t, 20*time.Second, fmt.Sprintf("%q in the log of %s", line, ref), func() bool {
+		r := d.Do(t, "GET", "/containers/"+url.PathEscape(ref)+"/logs?stdout=1&stderr=1", nil)
+		return strings.Contains(string(r.Body), line+"\n")
+	})
 }

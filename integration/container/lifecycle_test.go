@@ -2,6 +2,8 @@ package container
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,6 +33,7 @@ func TestLifecycleCLI(t *testing.T) {
 	if out := pouch(t, "start", name); strings.TrimSpace(out) != name {
 		t.Errorf("start printed %q", out)
 	}
+	waitLog(t, name, "started")
 	c = inspect(t, name)
 	if c.State.Status != ctypes.StateRunning || !c.State.Running || c.State.Pid <= 0 || !alive(c.State.Pid) {
 		t.Fatalf("after start: %+v", c.State)
@@ -119,7 +122,8 @@ func TestStop(t *testing.T) {
 	t.Parallel()
 	t.Run("graceful", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "sh", "-c", "trap 'exit 0' TERM; "+loop)
+		_, name := runD(t, "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; "+loop)
+		waitLog(t, name, "ready")
 		start := time.Now()
 		pouch(t, "stop", "-t", "10", name)
 		if el := time.Since(start); el > 5*time.Second {
@@ -149,8 +153,9 @@ func TestStop(t *testing.T) {
 	})
 	t.Run("stop-signal", func(t *testing.T) {
 		t.Parallel()
-		id := createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"sh", "-c", "trap 'exit 7' USR2; " + loop}, "StopSignal": "SIGUSR2"})
+		id := createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"sh", "-c", "trap 'exit 7' USR2; echo ready; " + loop}, "StopSignal": "SIGUSR2"})
 		expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
+		waitLog(t, id, "ready")
 		expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/stop?t=10", nil)
 		if c := inspect(t, id); c.State.ExitCode != 7 {
 			t.Errorf("stop with StopSignal USR2: exit %d, want 7", c.State.ExitCode)
@@ -184,7 +189,8 @@ func TestKill(t *testing.T) {
 		t.Errorf("kill of a stopped container succeeded")
 	}
 
-	_, name2 := runD(t, "busybox", "sh", "-c", "trap 'exit 3' HUP; "+loop)
+	_, name2 := runD(t, "busybox", "sh", "-c", "trap 'exit 3' HUP; echo ready; "+loop)
+	waitLog(t, name2, "ready")
 	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+name2+"/kill?signal=NOTASIGNAL", nil)
 	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+name2+"/kill?signal=1", nil)
 	if code := waitAPI(t, name2); code != 3 {
@@ -279,4 +285,86 @@ func snapshotDir(t testing.TB, id string) string {
 	}
 	t.Fatalf("rootfs of %s is not mounted", id[:12])
 	return ""
+}
+
+// TestLifecycleAPI drives the verbs through the API alone.
+func TestLifecycleAPI(t *testing.T) {
+	t.Parallel()
+	name := uniqueName(t)
+	id := createAPI(t, name, map[string]any{
+		"Image": "busybox", "Cmd": []string{"sh", "-c", "trap 'exit 9' USR1; echo ready; " + loop},
+		"Labels": map[string]string{"x": "y"}, "Env": []string{"A=b"}, "WorkingDir": "/tmp",
+	})
+	p := "/containers/" + id
+	// Restart of a created container starts it.
+	expectStatus(t, http.StatusNoContent, "POST", p+"/restart?t=1", nil)
+	c := inspect(t, id)
+	if c.State.Status != ctypes.StateRunning || c.State.Pid <= 0 {
+		t.Fatalf("after restart of a created container: %+v", c.State)
+	}
+	pid := c.State.Pid
+	waitLog(t, id, "ready")
+	expectStatus(t, http.StatusNoContent, "POST", p+"/pause", nil)
+	var list []ctypes.Summary
+	expectStatus(t, http.StatusOK, "GET", "/containers/json?filters="+url.QueryEscape(`{"status":["paused"],"name":["`+name+`"]}`), nil).JSON(t, &list)
+	if len(list) != 1 || !strings.HasSuffix(list[0].Status, "(Paused)") || list[0].State != ctypes.StatePaused {
+		t.Errorf("paused in the list: %+v", list)
+	}
+	expectStatus(t, http.StatusNoContent, "POST", p+"/unpause", nil)
+	expectStatus(t, http.StatusNoContent, "POST", p+"/kill?signal=SIGUSR1", nil)
+	if code := waitAPI(t, id); code != 9 {
+		t.Errorf("exit %d, want 9", code)
+	}
+	// Restart of an exited container runs it again.
+	expectStatus(t, http.StatusNoContent, "POST", p+"/restart", nil)
+	if c := inspect(t, id); c.State.Status != ctypes.StateRunning || c.State.Pid == pid {
+		t.Errorf("after restart of an exited container: %+v", c.State)
+	}
+	waitLog(t, id, "ready")
+	newName := name + "_x"
+	expectStatus(t, http.StatusNoContent, "POST", p+"/rename?name="+newName, nil)
+	removeOnCleanup(t, newName)
+	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+newName+"/stop?t=0", nil)
+	if c := inspect(t, newName); c.State.ExitCode != 137 || c.Name != "/"+newName {
+		t.Errorf("after stop t=0: %s %+v", c.Name, c.State)
+	}
+	expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+newName, nil)
+	assertRemoved(t, id, "")
+}
+
+// TestConcurrentVerbs races verbs on one container: each call succeeds or
+// fails with a client error, and at the end nothing is left.
+func TestConcurrentVerbs(t *testing.T) {
+	t.Parallel()
+	id, _ := runD(t, "busybox", "sleep", "300")
+	snap := snapshotDir(t, id)
+	p := "/containers/" + id
+	calls := []struct{ method, path string }{
+		{"POST", p + "/stop?t=0"}, {"POST", p + "/kill"}, {"POST", p + "/restart?t=0"},
+		{"POST", p + "/pause"}, {"POST", p + "/unpause"}, {"POST", p + "/start"},
+		{"POST", p + "/restart?t=0"}, {"POST", p + "/kill"}, {"GET", p + "/json"},
+	}
+	done := make(chan string, len(calls))
+	for _, c := range calls {
+		go func() {
+			r := d.Do(t, c.method, c.path, nil)
+			if r.Status >= 500 {
+				done <- fmt.Sprintf("%s %s: %d %s", c.method, c.path, r.Status, r.Body)
+				return
+			}
+			done <- ""
+		}()
+	}
+	for range calls {
+		select {
+		case msg := <-done:
+			if msg != "" {
+				t.Error(msg)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("concurrent verbs did not finish within 60s")
+		}
+	}
+	expectStatus(t, http.StatusNoContent, "DELETE", p+"?force=1", nil)
+	assertRemoved(t, id, snap)
 }

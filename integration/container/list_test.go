@@ -61,25 +61,32 @@ func TestPs(t *testing.T) {
 	imageID := inspect(t, nameA).Image
 	check(append([]string{"-a", "-q", "-f", "ancestor=" + imageID}, f...), idC[:12], idB[:12], idA[:12])
 	check(append([]string{"-a", "-q", "-f", "ancestor=nosuchimage"}, f...))
+	// before and since name containers; they imply -a.
+	check(append([]string{"-q", "-f", "before=" + nameC}, f...), idB[:12], idA[:12])
+	check(append([]string{"-q", "-f", "since=" + nameA}, f...), idC[:12], idB[:12])
+	check(append([]string{"-q", "-f", "since=" + idA[:12], "-f", "before=" + nameC}, f...), idB[:12])
+	if res := d.Pouch(t, nil, "ps", "-f", "before=nosuchcontainer_q"); res.ExitCode == 0 {
+		t.Errorf("ps -f before=<unknown> succeeded")
+	}
 	// Two values of one filter: either matches.
 	check([]string{"-a", "-q", "-f", "name=" + nameA, "-f", "name=" + nameB}, idB[:12], idA[:12])
 
 	// Go templates.
 	check(append([]string{"-a", "--format", "{{.Names}} {{.State}} {{.Label \"role\"}}"}, f...),
 		nameC+" created ", nameB+" exited ", nameA+" running a")
-	out := pouch(t, append([]string{"-a", "--format", "{{.Names}}|{{.Status}}"}, f...)...)
+	out := pouch(t, append([]string{"ps", "-a", "--format", "{{.Names}}|{{.Status}}"}, f...)...)
 	ls := lines(out)
 	if len(ls) != 3 || ls[0] != nameC+"|Created" || !strings.HasPrefix(ls[1], nameB+"|Exited (3) ") || !strings.HasPrefix(ls[2], nameA+"|Up ") {
 		t.Errorf("status texts:\n%s", out)
 	}
 	// table adds the header.
-	out = pouch(t, append([]string{"-a", "--format", "table {{.ID}}\t{{.Names}}"}, f...)...)
+	out = pouch(t, append([]string{"ps", "-a", "--format", "table {{.ID}}\t{{.Names}}"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 4 || !strings.HasPrefix(ls[0], "CONTAINER ID") || !strings.Contains(ls[0], "NAMES") || !strings.HasPrefix(ls[1], idC[:12]) {
 		t.Errorf("table format:\n%s", out)
 	}
 	// json: one object per line.
-	out = pouch(t, append([]string{"-a", "--format", "json"}, f...)...)
+	out = pouch(t, append([]string{"ps", "-a", "--format", "json"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 3 {
 		t.Fatalf("json format:\n%s", out)
@@ -92,7 +99,7 @@ func TestPs(t *testing.T) {
 		t.Errorf("json format: %v", obj)
 	}
 	// The default table.
-	out = pouch(t, append([]string{"-a"}, f...)...)
+	out = pouch(t, append([]string{"ps", "-a"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 4 {
 		t.Fatalf("ps -a:\n%s", out)
@@ -106,7 +113,7 @@ func TestPs(t *testing.T) {
 		strings.Contains(ls[1], "truncated") || !strings.HasSuffix(ls[1], nameC) || !strings.Contains(ls[1], "Created") {
 		t.Errorf("ps row of the created container: %q", ls[1])
 	}
-	out = pouch(t, append([]string{"-a", "--no-trunc"}, f...)...)
+	out = pouch(t, append([]string{"ps", "-a", "--no-trunc"}, f...)...)
 	if !strings.Contains(out, idC) || !strings.Contains(out, `"echo a-long-command-line that is truncated"`) {
 		t.Errorf("ps --no-trunc:\n%s", out)
 	}
@@ -118,7 +125,7 @@ func TestPs(t *testing.T) {
 	if len(list) != 1 || list[0].ID != idC {
 		t.Errorf("limit=1: %+v", list)
 	}
-	q := url.QueryEscape(`{"label":{"` + label + `":true},"status":["exited"]}`)
+	q := url.QueryEscape(`{"label":{"` + label + `":true},"status":{"exited":true}}`)
 	r = expectStatus(t, http.StatusOK, "GET", "/containers/json?all=1&filters="+q, nil)
 	list = nil
 	r.JSON(t, &list)
@@ -152,5 +159,46 @@ func TestInspect(t *testing.T) {
 	res := d.Pouch(t, nil, "inspect", "nosuchcontainer_x")
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "No such") {
 		t.Errorf("inspect of an unknown container: exit %d %q", res.ExitCode, res.Combined())
+	}
+}
+
+// TestPrune is not parallel: prune looks at every container; its label
+// filter keeps it to this test's.
+func TestPrune(t *testing.T) {
+	group := uniqueName(t)
+	var exited, kept []string
+	for i := 0; i < 2; i++ {
+		exited = append(exited, createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "Labels": map[string]string{"grp": group}}))
+	}
+	kept = append(kept, createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "Labels": map[string]string{"grp": group, "keep": "1"}}))
+	id, _ := runD(t, "-l", "grp="+group, "busybox", "sleep", "300")
+	kept = append(kept, id)
+	other := createAPI(t, "", cfg("true"))
+
+	q := url.QueryEscape(`{"label":{"grp=` + group + `":true},"label!":{"keep":true}}`)
+	r := expectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
+	var rep ctypes.PruneReport
+	r.JSON(t, &rep)
+	got := map[string]bool{}
+	for _, id := range rep.ContainersDeleted {
+		got[id] = true
+	}
+	if len(got) != len(exited) || !got[exited[0]] || !got[exited[1]] {
+		t.Errorf("pruned %v, want %v", rep.ContainersDeleted, exited)
+	}
+	for _, id := range append(kept, other) {
+		inspect(t, id)
+	}
+	for _, id := range exited {
+		assertRemoved(t, id, "")
+	}
+	expectStatus(t, http.StatusBadRequest, "POST", "/containers/prune?filters="+url.QueryEscape(`{"status":{"exited":true}}`), nil)
+	// until: nothing of this test is older than an hour.
+	q = url.QueryEscape(`{"label":{"grp=` + group + `":true},"until":{"1h":true}}`)
+	r = expectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
+	rep = ctypes.PruneReport{}
+	r.JSON(t, &rep)
+	if len(rep.ContainersDeleted) != 0 {
+		t.Errorf("until=1h pruned %v", rep.ContainersDeleted)
 	}
 }

@@ -15,8 +15,9 @@ import (
 
 func TestLogs(t *testing.T) {
 	t.Parallel()
-	// Lines with gaps so --since and --until can cut between them.
-	id, name := runD(t, "busybox", "sh", "-c", "echo one; echo two >&2; sleep 1; echo three; sleep 1; echo four >&2")
+	// Lines with gaps so --since and --until can cut between them (and
+	// the order across stdout and stderr is certain).
+	id, name := runD(t, "busybox", "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 1; echo three; sleep 1; echo four >&2")
 	c := waitStatus(t, name, ctypes.StateExited)
 
 	// The file on disk is Docker's json-file format.

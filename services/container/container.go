@@ -65,7 +65,8 @@ type Container struct {
 	dir    string // persistent record directory
 	bundle string // runtime bundle directory
 	shim   *shim.Shim
-	run    *run // the current run, or the next one if none is running
+	logger *loggerProc // the logger of the current run, if this daemon started it
+	run    *run        // the current run, or the next one if none is running
 	gone   chan struct{}
 }
 

@@ -36,25 +36,32 @@ func (c *Container) fifos() stdioPaths {
 
 // startLogger starts the container's pouch-logger, detached in its own
 // session so it outlives the daemon, and waits until it holds the FIFOs.
-func (s *Service) startLogger(c *Container) (stdioPaths, int, error) {
+// loggerProc is a pouch-logger this daemon started; exited is closed once
+// it has exited and been reaped.
+type loggerProc struct {
+	proc   *os.Process
+	exited chan struct{}
+}
+
+func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 	p := c.fifos()
 	for _, f := range []string{p.stdin, p.stdout, p.stderr} {
 		if f == "" {
 			continue
 		}
 		if err := syscall.Mkfifo(f, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
-			return p, 0, fmt.Errorf("create fifo: %w", err)
+			return p, nil, fmt.Errorf("create fifo: %w", err)
 		}
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return p, 0, err
+		return p, nil, err
 	}
 	defer r.Close()
 	errLog, err := os.OpenFile(filepath.Join(c.dir, "logger.err"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		w.Close()
-		return p, 0, err
+		return p, nil, err
 	}
 	defer errLog.Close()
 	cmd := exec.Command(s.cfg.LoggerBinary, "--stdout", p.stdout, "--stderr", p.stderr, "--log", c.LogPath, "--ready-fd", "3")
@@ -63,10 +70,14 @@ func (s *Service) startLogger(c *Container) (stdioPaths, int, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		return p, 0, fmt.Errorf("start logger: %w", err)
+		return p, nil, fmt.Errorf("start logger: %w", err)
 	}
 	w.Close()
-	go cmd.Wait() //nolint:errcheck // reaped while we live; init reaps it after
+	lp := &loggerProc{proc: cmd.Process, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait() // reaped while we live; init reaps it after
+		close(lp.exited)
+	}()
 	ready := make(chan error, 1)
 	go func() {
 		b := make([]byte, 1)
@@ -82,13 +93,13 @@ func (s *Service) startLogger(c *Container) (stdioPaths, int, error) {
 	case err := <-ready:
 		if err != nil {
 			_ = cmd.Process.Kill()
-			return p, 0, fmt.Errorf("start logger: %w", err)
+			return p, nil, fmt.Errorf("start logger: %w", err)
 		}
 	case <-time.After(10 * time.Second):
 		_ = cmd.Process.Kill()
-		return p, 0, errors.New("start logger: not ready after 10s")
+		return p, nil, errors.New("start logger: not ready after 10s")
 	}
-	return p, cmd.Process.Pid, nil
+	return p, lp, nil
 }
 
 // LogsOptions selects log entries.
@@ -139,17 +150,30 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 	if err != nil {
 		return nil, err
 	}
-	st := c.state()
-	if st.Status == ctypes.StateExited && opts.Stream {
-		return c, fmt.Errorf("you cannot attach to a stopped container, start it first: %w", errdefs.ErrConflict)
+	if err := attachable(c.state()); err != nil {
+		return c, err
 	}
 	c.mu.RLock()
-	r := c.run
+	r := c.run // the current run, or the next one: `start -a` attaches first
 	paths := c.fifos()
 	c.mu.RUnlock()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go func() {
+		// A container removed before the run ends ends the attach; once
+		// the run has ended, the follower finishes the log by itself.
+		select {
+		case <-c.gone:
+			select {
+			case <-r.done:
+			default:
+				cancel()
+			}
+		case <-r.done:
+		case <-ctx.Done():
+		}
+	}()
 	if opts.Stdin != nil && paths.stdin != "" {
 		if err := syscall.Mkfifo(paths.stdin, 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 			return c, err
@@ -161,8 +185,12 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 			}
 		}()
 	}
+	// Without the old log, follow from its current end; when there is no
+	// log yet, everything it will hold is new.
 	tail := 0
 	if opts.Logs {
+		tail = -1
+	} else if _, err := os.Stat(c.LogPath); errors.Is(err, os.ErrNotExist) {
 		tail = -1
 	}
 	if !opts.Stream {
@@ -171,6 +199,24 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 	return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail, Follow: true, Done: r.done},
 		streamFilter(opts.Stdout, opts.Stderr, emit))
 }
+
+// attachable refuses attaching to a container that cannot take it now, as
+// Docker does. A stopped container can be attached to: the attach waits
+// for its next run.
+func attachable(st State) error {
+	switch st.Status {
+	case ctypes.StatePaused:
+		return fmt.Errorf("container is paused, unpause the container before attach: %w", errdefs.ErrConflict)
+	case ctypes.StateRestarting:
+		return fmt.Errorf("container is restarting, wait until the container is running: %w", errdefs.ErrConflict)
+	case ctypes.StateRemoving, ctypes.StateDead:
+		return fmt.Errorf("container is marked for removal: %w", errdefs.ErrConflict)
+	}
+	return nil
+}
+
+// Attachable tells whether the container can be attached to now.
+func (c *Container) Attachable() error { return attachable(c.state()) }
 
 // copyStdin writes the client's input into the container's stdin FIFO
 // until the input ends.

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,16 +47,20 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 		return fmt.Errorf("container is marked for removal and cannot be started: %w", errdefs.ErrConflict)
 	}
 	if err := s.start(ctx, c); err != nil {
-		msg := err.Error()
+		msg, code := err.Error(), exitStartFailed
+		var se *startError
+		if errors.As(err, &se) {
+			msg, code = se.msg, se.exitCode
+		}
 		_ = c.setState(func(st *State) {
 			st.Error = msg
-			st.ExitCode = startErrorExitCode(msg)
+			st.ExitCode = code
 			if st.Status != ctypes.StateCreated {
 				st.Status = ctypes.StateExited
 			}
 			st.FinishedAt = time.Now().UTC()
 		})
-		c.endRun(startErrorExitCode(msg), msg)
+		c.endRun(code, msg)
 		if c.HostConfig.AutoRemove {
 			s.autoRemove(c)
 		}
@@ -67,15 +72,47 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 // errAlreadyRunning tells the API to answer 304 Not Modified.
 var errAlreadyRunning = fmt.Errorf("container already started: %w", errdefs.ErrNotModified)
 
-// startErrorExitCode maps a runtime start error to Docker's exit codes.
-func startErrorExitCode(msg string) int {
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-		return 127
-	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"), strings.Contains(msg, "is a directory"):
-		return 126
+// Exit codes of a start that failed, as Docker records them.
+const (
+	exitStartFailed   = 128 // the runtime failed
+	exitCannotExecute = 126 // the command is not executable
+	exitNotFound      = 127 // the command does not exist
+)
+
+// startError is a runtime's refusal to start a container: the message a
+// user can act on, the exit code Docker records for it, and its class.
+type startError struct {
+	msg      string
+	exitCode int
+	class    error
+}
+
+func (e *startError) Error() string { return e.msg + ": " + e.class.Error() }
+func (e *startError) Unwrap() error { return e.class }
+
+// runtimeError classifies an error of the runtime creating or starting
+// the task. When the process could not be executed, runc says so as
+// `exec: "CMD": REASON`: that is the user's error (400, and 126 or 127 as
+// Docker records it); anything else is the runtime's (500, 128).
+func runtimeError(err error) error {
+	msg := strings.TrimSuffix(strings.TrimSpace(err.Error()), ": unknown")
+	code, class := exitStartFailed, error(errdefs.ErrUnknown)
+	if i := strings.Index(msg, `exec: "`); i >= 0 {
+		reason := msg[i:]
+		switch {
+		case strings.Contains(reason, "executable file not found"), strings.Contains(reason, "no such file or directory"):
+			code, class = exitNotFound, errdefs.ErrInvalidArgument
+		case strings.Contains(reason, "permission denied"), strings.Contains(reason, "exec format error"), strings.Contains(reason, "is a directory"):
+			code, class = exitCannotExecute, errdefs.ErrInvalidArgument
+		}
+		if code != exitStartFailed {
+			// runc's wrapping ("OCI runtime create failed: runc create
+			// failed: unable to start container process: ...") adds
+			// nothing the user can act on.
+			msg = reason
+		}
 	}
-	return 128
+	return &startError{msg: "failed to create task for container: " + msg, exitCode: code, class: class}
 }
 
 func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
@@ -128,13 +165,13 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		return err
 	}
 
-	stdio, loggerPid, err := s.startLogger(c)
+	stdio, logger, err := s.startLogger(c)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if retErr != nil {
-			_ = syscall.Kill(loggerPid, syscall.SIGKILL)
+			_ = logger.proc.Kill()
 		}
 	}()
 	rt := shim.Runtime{Binary: runtimeBin, Root: filepath.Join(s.cfg.RuntimeRoot, c.Runtime)}
@@ -144,6 +181,10 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	}
 	defer func() {
 		if retErr != nil {
+			// A task that was created but did not start holds its output
+			// pipes, and the shim's Delete first waits (up to 10s) for the
+			// output to drain: kill it first, as containerd's clients do.
+			_ = sh.Kill(ctx, syscall.SIGKILL, true)
 			_, _ = sh.Delete(ctx)
 			_ = sh.Shutdown(ctx)
 		}
@@ -152,11 +193,12 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		Stdin: stdio.stdin, Stdout: stdio.stdout, Stderr: stdio.stderr,
 		Terminal: c.Config.Tty, Runtime: rt,
 	}); err != nil {
-		return cleanRuntimeError(err)
+		return runtimeError(err)
 	}
 	c.mu.Lock()
 	c.shim = sh
-	c.LoggerPid = loggerPid
+	c.LoggerPid = logger.proc.Pid
+	c.logger = logger
 	close(c.run.created)
 	c.mu.Unlock()
 	pid, err := sh.Start(ctx)
@@ -164,7 +206,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		c.mu.Lock()
 		c.shim = nil
 		c.mu.Unlock()
-		return cleanRuntimeError(err)
+		return runtimeError(err)
 	}
 	if err := c.setState(func(st *State) {
 		*st = State{Status: ctypes.StateRunning, Pid: int(pid), StartedAt: time.Now().UTC()}
@@ -173,21 +215,6 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	}
 	s.watch(c, sh)
 	return nil
-}
-
-// cleanRuntimeError strips the wrapping runc and the shim add, keeping the
-// reason a user can act on.
-func cleanRuntimeError(err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "exec: "); i >= 0 {
-		msg = msg[i:]
-	}
-	msg = strings.TrimSuffix(strings.TrimSpace(msg), ": unknown")
-	var cls error = errdefs.ErrUnknown
-	if startErrorExitCode(msg) != 128 {
-		cls = errdefs.ErrInvalidArgument
-	}
-	return fmt.Errorf("failed to create task for container: %s: %w", msg, cls)
 }
 
 // watch waits for the task to exit in the background.
@@ -214,7 +241,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.op.Lock()
 	defer c.op.Unlock()
 	c.mu.RLock()
-	sh, loggerPid := c.shim, c.LoggerPid
+	sh, loggerPid, logger := c.shim, c.LoggerPid, c.logger
 	c.mu.RUnlock()
 	if sh != nil {
 		if _, err := sh.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
@@ -222,7 +249,17 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		}
 		_ = sh.Shutdown(ctx)
 	}
-	waitProcessGone(loggerPid, 5*time.Second)
+	// The logger exits once the shim has closed the output and the log
+	// has it all: waiters of the run must find every line there.
+	if logger != nil && logger.proc.Pid == loggerPid {
+		select {
+		case <-logger.exited:
+		case <-time.After(loggerExitTimeout):
+			log.G(ctx).WithField("container", c.ID).Warn("logger did not exit after the task's output closed")
+		}
+	} else {
+		waitProcessGone(loggerPid, loggerExitTimeout)
+	}
 	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
 	_ = os.RemoveAll(c.bundle)
 	s.removeCgroups(c.ID)
@@ -239,6 +276,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.mu.Lock()
 	c.shim = nil
 	c.LoggerPid = 0
+	c.logger = nil
 	c.mu.Unlock()
 	c.endRun(int(exit.Status), "")
 	if c.HostConfig.AutoRemove {
@@ -256,17 +294,35 @@ func (s *Service) autoRemove(c *Container) {
 	}()
 }
 
-// waitProcessGone waits until pid has exited (a zombie counts as gone:
-// pitfall 16).
+// loggerExitTimeout bounds the wait for a logger to finish writing.
+const loggerExitTimeout = 5 * time.Second
+
+// waitProcessGone waits until pid, which this daemon did not start (it was
+// restarted since), has exited; a zombie counts as gone (pitfall 16).
 func waitProcessGone(pid int, limit time.Duration) {
-	if pid <= 0 {
+	if pid <= 0 || !processAlive(pid) {
 		return
 	}
 	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if !processAlive(pid) {
-			return
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		// A pidfd is readable once the process has exited: no polling.
+		defer unix.Close(fd)
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return
+			}
+			n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n > 0 {
+				return
+			}
 		}
+	}
+	for time.Now().Before(deadline) && processAlive(pid) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
@@ -325,7 +381,7 @@ func (s *Service) Stop(ctx context.Context, ref string, opts StopOptions) error 
 		sig = syscall.SIGKILL
 	}
 	if timeout != 0 && sig != syscall.SIGKILL {
-		if err := s.signal(ctx, c, sig, false); err != nil && !errdefs.IsNotFound(err) {
+		if err := s.signal(ctx, c, sig, false); err != nil && !errdefs.IsConflict(err) {
 			return err
 		}
 		wait := time.Duration(timeout) * time.Second
@@ -340,7 +396,7 @@ func (s *Service) Stop(ctx context.Context, ref string, opts StopOptions) error 
 			return ctx.Err()
 		}
 	}
-	if err := s.signal(ctx, c, syscall.SIGKILL, true); err != nil && !errdefs.IsNotFound(err) {
+	if err := s.signal(ctx, c, syscall.SIGKILL, true); err != nil && !errdefs.IsConflict(err) {
 		return err
 	}
 	select {
@@ -377,6 +433,10 @@ func (s *Service) signal(ctx context.Context, c *Container, sig syscall.Signal, 
 		return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
 	}
 	if err := sh.Kill(ctx, sig, all); err != nil {
+		if errdefs.IsNotFound(err) {
+			// The process has exited; its exit is not handled yet.
+			return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+		}
 		return err
 	}
 	if paused && sig == syscall.SIGKILL {
@@ -452,6 +512,10 @@ func (s *Service) freeze(ctx context.Context, ref string, pause bool) error {
 		err = sh.Resume(ctx)
 	}
 	if err != nil {
+		// The task may have exited before its exit was handled.
+		if state, serr := sh.State(ctx); serr == nil && state.Status != "running" && state.Status != "paused" && state.Status != "pausing" {
+			return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+		}
 		return err
 	}
 	return c.setState(func(st *State) {

@@ -12,7 +12,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/containerd/errdefs"
 	ctypes "github.com/moby/moby/api/types/container"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/pouchcontainer/pouch/daemon/server"
 	"github.com/pouchcontainer/pouch/daemon/server/httputil"
+	"github.com/pouchcontainer/pouch/pkg/filters"
 	"github.com/pouchcontainer/pouch/pkg/jsonlog"
 	svc "github.com/pouchcontainer/pouch/services/container"
 )
@@ -201,11 +204,34 @@ func (r *Router) remove(ctx context.Context, w http.ResponseWriter, req *http.Re
 	return nil
 }
 
-func (r *Router) prune(ctx context.Context, w http.ResponseWriter, _ *http.Request, _ map[string]string) error {
+func (r *Router) prune(ctx context.Context, w http.ResponseWriter, req *http.Request, _ map[string]string) error {
+	f, err := filters.Parse(req.URL.Query().Get("filters"))
+	if err != nil {
+		return err
+	}
+	if err := f.Validate("label", "label!", "until"); err != nil {
+		return err
+	}
+	var until time.Time
+	if vals := f.Values("until"); len(vals) > 0 {
+		if len(vals) > 1 {
+			return fmt.Errorf("more than one until filter: %w", errdefs.ErrInvalidArgument)
+		}
+		if until, err = untilTime(vals[0], time.Now()); err != nil {
+			return err
+		}
+	}
 	report := ctypes.PruneReport{ContainersDeleted: []string{}}
 	for _, c := range r.b.All() {
-		st := c.Snapshot().State
+		v := c.Snapshot()
+		st := v.State
 		if st.Running() || st.Status == ctypes.StateRemoving {
+			continue
+		}
+		if !f.MatchLabels("label", v.Config.Labels) || matchesAnyLabel(f.Values("label!"), v.Config.Labels) {
+			continue
+		}
+		if !until.IsZero() && !v.Created.Before(until) {
 			continue
 		}
 		if err := r.b.Remove(ctx, c.ID, svc.RemoveOptions{}); err == nil {
@@ -213,6 +239,36 @@ func (r *Router) prune(ctx context.Context, w http.ResponseWriter, _ *http.Reque
 		}
 	}
 	return server.WriteJSON(w, http.StatusOK, report)
+}
+
+// matchesAnyLabel reports whether labels have any of the "key" or
+// "key=value" selectors.
+func matchesAnyLabel(selectors []string, labels map[string]string) bool {
+	for _, sel := range selectors {
+		k, want, hasValue := strings.Cut(sel, "=")
+		if got, ok := labels[k]; ok && (!hasValue || got == want) {
+			return true
+		}
+	}
+	return false
+}
+
+// untilTime reads a prune "until" value: a Unix timestamp, an RFC 3339
+// date, or a duration before now.
+func untilTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	t, err := httputil.UnixTime(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid until filter %q: %w", v, errdefs.ErrInvalidArgument)
+	}
+	return t, nil
 }
 
 func (r *Router) wait(ctx context.Context, w http.ResponseWriter, req *http.Request, v map[string]string) error {
@@ -329,8 +385,9 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 		return err
 	}
 	snap := c.Snapshot()
-	if snap.State.Status == ctypes.StateExited && opts.Stream {
-		return fmt.Errorf("you cannot attach to a stopped container, start it first: %w", errdefs.ErrConflict)
+	// Refuse before hijacking, while an error can still be an HTTP status.
+	if err := c.Attachable(); err != nil {
+		return err
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -355,7 +412,14 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	if useStdin && snap.Config.OpenStdin {
-		opts.Stdin = stdinReader(buf.Reader, conn)
+		// The client's input ends with a half-close or with its going
+		// away: watch for the latter once the input ends.
+		opts.Stdin = &onEOF{r: stdinReader(buf.Reader, conn), fn: func() {
+			go func() {
+				waitPeerGone(ctx, conn)
+				cancel()
+			}()
+		}}
 	} else {
 		// Without stdin the client half-closes its side at once (the
 		// docker CLI does): that must not end the attach. A client that
@@ -408,6 +472,21 @@ func waitPeerGone(ctx context.Context, conn net.Conn) {
 			return
 		}
 	}
+}
+
+// onEOF calls fn once, when reading r first fails (io.EOF included).
+type onEOF struct {
+	r    io.Reader
+	fn   func()
+	once sync.Once
+}
+
+func (o *onEOF) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	if err != nil {
+		o.once.Do(o.fn)
+	}
+	return n, err
 }
 
 func stdinReader(r *bufio.Reader, conn net.Conn) io.Reader {

@@ -109,13 +109,20 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 		all = true
 	}
 	ancestorIDs := r.imageIDs(ctx, f)
+	before, since, err := r.bounds(f)
+	if err != nil {
+		return err
+	}
+	if before != nil || since != nil {
+		all = true // as Docker: these look at stopped containers too
+	}
 	out := []ctypes.Summary{}
 	for _, c := range r.b.All() {
 		v := c.Snapshot()
 		if !all && !v.State.Running() {
 			continue
 		}
-		if !matches(v, f, ancestorIDs) {
+		if !matches(v, f, ancestorIDs) || !createdBetween(v, since, before) {
 			continue
 		}
 		out = append(out, summary(v, r.images.DisplayName(ctx, v.Image, v.ImageID.String())))
@@ -124,6 +131,50 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 		}
 	}
 	return server.WriteJSON(w, http.StatusOK, out)
+}
+
+// bounds resolves the before and since filters to the containers they name.
+func (r *Router) bounds(f filters.Args) (before, since *svc.View, err error) {
+	get := func(key string) (*svc.View, error) {
+		vals := f.Values(key)
+		if len(vals) == 0 {
+			return nil, nil
+		}
+		if len(vals) > 1 {
+			return nil, fmt.Errorf("filter %s takes one container, not %d: %w", key, len(vals), errdefs.ErrInvalidArgument)
+		}
+		c, err := r.b.Get(vals[0])
+		if err != nil {
+			return nil, err
+		}
+		v := c.Snapshot()
+		return &v, nil
+	}
+	if before, err = get("before"); err != nil {
+		return nil, nil, err
+	}
+	if since, err = get("since"); err != nil {
+		return nil, nil, err
+	}
+	return before, since, nil
+}
+
+// createdBetween reports whether v was created after since and before
+// before (either may be nil), in the order the list uses.
+func createdBetween(v svc.View, since, before *svc.View) bool {
+	newer := func(a, b svc.View) bool { // a created after b
+		if !a.Created.Equal(b.Created) {
+			return a.Created.After(b.Created)
+		}
+		return a.ID > b.ID
+	}
+	if before != nil && !newer(*before, v) {
+		return false
+	}
+	if since != nil && !newer(v, *since) {
+		return false
+	}
+	return true
 }
 
 // imageIDs resolves the ancestor filter to image IDs.

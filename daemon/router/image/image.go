@@ -122,6 +122,9 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 			labels = map[string]string{}
 		}
 		digests := reference.FamiliarNames(img.Digests)
+		if f.Has("reference") {
+			digests = digestsOfRepos(digests, tags)
+		}
 		out = append(out, itypes.Summary{
 			ID:          img.ID.String(),
 			RepoTags:    nonNil(tags),
@@ -402,4 +405,23 @@ func parseUntil(v string, now time.Time) (time.Time, error) {
 func globMatch(pattern, name string) bool {
 	ok, err := path.Match(pattern, name)
 	return err == nil && ok
+}
+
+// digestsOfRepos keeps the repo@digest entries whose repository one of
+// the kept tags belongs to, so a reference filter filters both.
+func digestsOfRepos(digests, tags []string) []string {
+	repos := map[string]bool{}
+	for _, t := range tags {
+		if i := strings.LastIndex(t, ":"); i > strings.LastIndex(t, "/") {
+			t = t[:i]
+		}
+		repos[t] = true
+	}
+	var out []string
+	for _, d := range digests {
+		if repo, _, ok := strings.Cut(d, "@"); ok && repos[repo] {
+			out = append(out, d)
+		}
+	}
+	return out
 }
