@@ -32,6 +32,7 @@ func hostCapBnd(t testing.TB) string {
 func TestDefaultsMatchDocker(t *testing.T) {
 	t.Parallel()
 	name := uniqueName(t)
+	removeOnCleanup(t, name)
 	res := d.Pouch(t, nil, "run", "--name", name, "busybox", "sh", "-c", `
 		cat /proc/self/status
 		echo "--- hostname"; cat /etc/hostname; hostname
@@ -49,7 +50,6 @@ func TestDefaultsMatchDocker(t *testing.T) {
 		echo h > /proc/sysrq-trigger 2>/dev/null && echo sysrq-writable || echo sysrq-readonly
 		echo "--- end"
 	`)
-	removeOnCleanup(t, name)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %s", res.ExitCode, res.Combined())
 	}

@@ -151,4 +151,3 @@ func TestLogsFollowStream(t *testing.T) {
 		t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
 	}
 }
-

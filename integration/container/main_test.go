@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
@@ -62,6 +63,13 @@ func run(m *testing.M) int {
 	}
 	d = daemon
 	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		// Every test removed its containers: nothing may be left.
+		if err := checkNothingLeft(daemon); err != nil {
+			fmt.Fprintln(os.Stderr, "integration: after all tests:", err)
+			code = 1
+		}
+	}
 	if code != 0 {
 		lines := strings.Split(daemon.Log(), "\n")
 		if len(lines) > 150 {
@@ -70,4 +78,45 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "--- pouchd log (tail) ---\n%s\n", strings.Join(lines, "\n"))
 	}
 	return code
+}
+
+// checkNothingLeft checks, once every test has removed its containers,
+// that the daemon holds no container, bundle, shim socket, mount, cgroup
+// or helper process.
+func checkNothingLeft(d *testenv.Daemon) error {
+	var problems []string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		problems = nil
+		for _, dir := range []string{filepath.Join(d.Home, "containers"), filepath.Join(d.ExecRoot, "c"), filepath.Join(d.ExecRoot, "s")} {
+			if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				problems = append(problems, fmt.Sprintf("%s holds %v", dir, names))
+			}
+		}
+		if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], d.Root+"/") {
+					problems = append(problems, "mount "+f[4])
+				}
+			}
+		}
+		if subs, _ := filepath.Glob("/sys/fs/cgroup/*/" + d.Cgroup + "/*/"); len(subs) > 0 {
+			problems = append(problems, fmt.Sprintf("cgroups %v", subs))
+		}
+		for _, pid := range processesMentioning(d.Root) {
+			if pid != d.Pid() {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				problems = append(problems, fmt.Sprintf("process %d %s", pid, strings.ReplaceAll(string(cmdline), "\x00", " ")))
+			}
+		}
+		if len(problems) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("left behind:\n  %s", strings.Join(problems, "\n  "))
+		}
+	}
 }

@@ -277,3 +277,20 @@ func TestResources(t *testing.T) {
 		t.Errorf("-m 1k: exit %d, want 125 (minimum is 6MB)", res.ExitCode)
 	}
 }
+
+// TestOOMKilled runs a container into its memory limit: the kernel kills
+// it (137) and inspect says so.
+func TestOOMKilled(t *testing.T) {
+	t.Parallel()
+	name := uniqueName(t)
+	removeOnCleanup(t, name)
+	// /dev/shm is a tmpfs charged to the container's memory cgroup.
+	res := d.Pouch(t, nil, "run", "--name", name, "-m", "8m", "busybox", "dd", "if=/dev/zero", "of=/dev/shm/x", "bs=1M", "count=64")
+	if res.ExitCode != 137 {
+		t.Errorf("exit %d, want 137: %s", res.ExitCode, res.Combined())
+	}
+	// Recorded with the exit, not only from the shim's best-effort event.
+	if c := inspect(t, name); !c.State.OOMKilled || c.State.ExitCode != 137 {
+		t.Errorf("state after an OOM kill: %+v", c.State)
+	}
+}

@@ -64,11 +64,12 @@ type Runtime struct {
 
 // Shim is a connection to one running shim.
 type Shim struct {
-	ID     string
-	Bundle string
-	client *ttrpc.Client
-	task   taskv3.TTRPCTaskService
-	logs   io.Closer
+	ID      string
+	Bundle  string
+	sockets []string // the shim's API socket first, then any other it serves
+	client  *ttrpc.Client
+	task    taskv3.TTRPCTaskService
+	logs    io.Closer
 
 	closeOnce sync.Once
 }
@@ -163,7 +164,7 @@ func (m *Manager) Start(ctx context.Context, id, bundle string, rt Runtime) (_ *
 	if err := os.WriteFile(filepath.Join(bundle, "bootstrap.json"), b, 0o600); err != nil {
 		return nil, err
 	}
-	s, err := connect(id, bundle, result.GetAddress(), logs)
+	s, err := connect(id, bundle, m.sockets(ctx, id, result.GetAddress()), logs)
 	if err != nil {
 		// The shim is up but we cannot talk to it: ask it to go.
 		_, _ = m.Cleanup(context.WithoutCancel(ctx), id, bundle)
@@ -186,7 +187,7 @@ func (m *Manager) Connect(ctx context.Context, id, bundle string) (*Shim, error)
 	if err != nil {
 		return nil, err
 	}
-	s, err := connect(id, bundle, result.GetAddress(), logs)
+	s, err := connect(id, bundle, m.sockets(ctx, id, result.GetAddress()), logs)
 	if err != nil {
 		logs.Close()
 		return nil, err
@@ -212,6 +213,13 @@ func (m *Manager) Cleanup(ctx context.Context, id, bundle string) (*Exit, error)
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("clean up shim of %s: %s: %w", id, strings.TrimSpace(stderr.String()), err)
 	}
+	// The dead shim's sockets may be left.
+	if b, err := os.ReadFile(filepath.Join(bundle, "bootstrap.json")); err == nil {
+		var result bootapi.BootstrapResult
+		if json.Unmarshal(b, &result) == nil && result.GetAddress() != "" {
+			removeSockets(ctx, m.sockets(ctx, id, result.GetAddress()))
+		}
+	}
 	var resp taskv3.DeleteResponse
 	if err := proto.Unmarshal(stdout.Bytes(), &resp); err != nil {
 		return nil, err
@@ -219,13 +227,35 @@ func (m *Manager) Cleanup(ctx context.Context, id, bundle string) (*Exit, error)
 	return &Exit{Pid: resp.Pid, Status: resp.ExitStatus, ExitedAt: protobuf.FromTimestamp(resp.ExitedAt)}, nil
 }
 
-func connect(id, bundle, address string, logs io.Closer) (*Shim, error) {
-	conn, err := shimutil.AnonDialer(address, 5*time.Second)
+// sockets lists the sockets a shim serves: its API at address, and the
+// pprof socket a shim started with debug logging adds beside it.
+func (m *Manager) sockets(ctx context.Context, id, address string) []string {
+	out := []string{address}
+	if debug, err := shimutil.CreateSocketAddress(m.ctx(ctx), m.cfg.SocketDir, m.cfg.EventsAddress, id, true); err == nil && debug != address {
+		out = append(out, debug)
+	}
+	return out
+}
+
+// removeSockets removes socket files. A shim removes its own only when it
+// can still read their paths from its bundle, which is deleted as soon as
+// the shim has been told to go.
+func removeSockets(ctx context.Context, addresses []string) {
+	for _, a := range addresses {
+		if err := shimutil.RemoveSocket(a); err != nil && !errors.Is(err, os.ErrNotExist) {
+			log.G(ctx).WithError(err).WithField("socket", a).Debug("remove shim socket")
+		}
+	}
+}
+
+// connect dials the shim's API socket, sockets[0].
+func connect(id, bundle string, sockets []string, logs io.Closer) (*Shim, error) {
+	conn, err := shimutil.AnonDialer(sockets[0], 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("connect to shim of %s: %w", id, errdefs.ErrUnavailable)
 	}
 	client := ttrpc.NewClient(conn)
-	return &Shim{ID: id, Bundle: bundle, client: client, task: taskv3.NewTTRPCTaskClient(client), logs: logs}, nil
+	return &Shim{ID: id, Bundle: bundle, sockets: sockets, client: client, task: taskv3.NewTTRPCTaskClient(client), logs: logs}, nil
 }
 
 // drainShimLog opens the bundle's log fifo, which the shim writes its own
@@ -357,10 +387,12 @@ func (s *Shim) Delete(ctx context.Context) (Exit, error) {
 	return Exit{Pid: resp.Pid, Status: resp.ExitStatus, ExitedAt: protobuf.FromTimestamp(resp.ExitedAt)}, nil
 }
 
-// Shutdown asks the shim to exit, and closes the connection.
+// Shutdown asks the shim to exit, closes the connection and removes the
+// shim's sockets (see removeSockets).
 func (s *Shim) Shutdown(ctx context.Context) error {
 	_, err := s.task.Shutdown(nsctx(ctx), &taskv3.ShutdownRequest{ID: s.ID})
 	s.Close()
+	removeSockets(ctx, s.sockets)
 	if err != nil && !errors.Is(err, ttrpc.ErrClosed) && !isConnGone(err) {
 		return errgrpc.ToNative(err)
 	}

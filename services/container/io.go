@@ -34,15 +34,20 @@ func (c *Container) fifos() stdioPaths {
 	return p
 }
 
-// startLogger starts the container's pouch-logger, detached in its own
-// session so it outlives the daemon, and waits until it holds the FIFOs.
 // loggerProc is a pouch-logger this daemon started; exited is closed once
 // it has exited and been reaped.
 type loggerProc struct {
 	proc   *os.Process
 	exited chan struct{}
+	ready  chan error // one value: nil once the logger holds the FIFOs
 }
 
+// loggerReadyTimeout bounds the wait for a logger to open its FIFOs.
+const loggerReadyTimeout = 10 * time.Second
+
+// startLogger starts the container's pouch-logger, detached in its own
+// session so it outlives the daemon. It does not wait for the logger to
+// be ready (waitReady does), so that the shim can start meanwhile.
 func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 	p := c.fifos()
 	for _, f := range []string{p.stdin, p.stdout, p.stderr} {
@@ -57,9 +62,9 @@ func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 	if err != nil {
 		return p, nil, err
 	}
-	defer r.Close()
 	errLog, err := os.OpenFile(filepath.Join(c.dir, "logger.err"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
+		r.Close()
 		w.Close()
 		return p, nil, err
 	}
@@ -68,18 +73,19 @@ func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stderr = errLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		w.Close()
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
 		return p, nil, fmt.Errorf("start logger: %w", err)
 	}
-	w.Close()
-	lp := &loggerProc{proc: cmd.Process, exited: make(chan struct{})}
+	lp := &loggerProc{proc: cmd.Process, exited: make(chan struct{}), ready: make(chan error, 1)}
 	go func() {
 		_ = cmd.Wait() // reaped while we live; init reaps it after
 		close(lp.exited)
 	}()
-	ready := make(chan error, 1)
 	go func() {
+		defer r.Close()
 		b := make([]byte, 1)
 		n, err := r.Read(b)
 		if n == 1 {
@@ -87,19 +93,24 @@ func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 		} else if err == nil || err == io.EOF {
 			err = errors.New("logger exited before it was ready")
 		}
-		ready <- err
+		lp.ready <- err
 	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			_ = cmd.Process.Kill()
-			return p, nil, fmt.Errorf("start logger: %w", err)
-		}
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		return p, nil, errors.New("start logger: not ready after 10s")
-	}
 	return p, lp, nil
+}
+
+// waitReady waits until the logger has opened the FIFOs.
+func (lp *loggerProc) waitReady() error {
+	timer := time.NewTimer(loggerReadyTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-lp.ready:
+		if err != nil {
+			return fmt.Errorf("start logger: %w", err)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("start logger: not ready after %v", loggerReadyTimeout)
+	}
 }
 
 // LogsOptions selects log entries.

@@ -189,6 +189,9 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 			_ = sh.Shutdown(ctx)
 		}
 	}()
+	if err := logger.waitReady(); err != nil {
+		return err
+	}
 	if _, err := sh.Create(ctx, shim.CreateOptions{
 		Stdin: stdio.stdin, Stdout: stdio.stdout, Stderr: stdio.stderr,
 		Terminal: c.Config.Tty, Runtime: rt,
@@ -204,7 +207,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	pid, err := sh.Start(ctx)
 	if err != nil {
 		c.mu.Lock()
-		c.shim = nil
+		c.shim, c.logger, c.LoggerPid = nil, nil, 0
 		c.mu.Unlock()
 		return runtimeError(err)
 	}
@@ -243,6 +246,9 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.mu.RLock()
 	sh, loggerPid, logger := c.shim, c.LoggerPid, c.logger
 	c.mu.RUnlock()
+	// Read before the runtime deletes the cgroup: the kernel's count is
+	// certain where the shim's OOM event is best effort.
+	oomKilled := s.oomKills(c.ID) > 0
 	if sh != nil {
 		if _, err := sh.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			log.G(ctx).WithError(err).WithField("container", c.ID).Debug("delete task")
@@ -272,6 +278,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		st.ExitCode = int(exit.Status)
 		st.Pid = 0
 		st.FinishedAt = finished.UTC()
+		st.OOMKilled = st.OOMKilled || oomKilled
 	})
 	c.mu.Lock()
 	c.shim = nil
@@ -425,6 +432,10 @@ func (s *Service) Kill(ctx context.Context, ref string, sig syscall.Signal) erro
 }
 
 func (s *Service) signal(ctx context.Context, c *Container, sig syscall.Signal, all bool) error {
+	// Serialised with pause and unpause, so that a kill of a container
+	// being frozen is delivered (it thaws the container below).
+	c.op.Lock()
+	defer c.op.Unlock()
 	c.mu.RLock()
 	sh := c.shim
 	paused := c.State.Status == ctypes.StatePaused
@@ -513,8 +524,12 @@ func (s *Service) freeze(ctx context.Context, ref string, pause bool) error {
 	}
 	if err != nil {
 		// The task may have exited before its exit was handled.
-		if state, serr := sh.State(ctx); serr == nil && state.Status != "running" && state.Status != "paused" && state.Status != "pausing" {
-			return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+		if state, serr := sh.State(ctx); serr == nil {
+			switch state.Status {
+			case "running", "paused", "pausing":
+			default:
+				return fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrConflict)
+			}
 		}
 		return err
 	}
@@ -589,6 +604,28 @@ func (s *Service) removeCgroups(id string) {
 	for _, root := range cgroupRoots() {
 		_ = unix.Rmdir(filepath.Join(root, rel))
 	}
+}
+
+// oomKills is how many processes the kernel's OOM killer killed in the
+// container's cgroup (v1 memory.oom_control, v2 memory.events).
+func (s *Service) oomKills(id string) int {
+	rel := filepath.Join(s.cfg.CgroupParent, id)
+	for _, root := range cgroupRoots() {
+		for _, file := range []string{"memory.oom_control", "memory.events"} {
+			b, err := os.ReadFile(filepath.Join(root, rel, file))
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+					if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+						return n
+					}
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // cgroupRoots lists the mounted cgroup hierarchies.

@@ -86,7 +86,11 @@ func (s *Service) getLocked(ref string) (*Container, error) {
 		return c, nil
 	}
 	if id, ok := s.names[strings.TrimPrefix(ref, "/")]; ok {
-		return s.byID[id], nil
+		if c, ok := s.byID[id]; ok {
+			return c, nil
+		}
+		// The name is reserved by a create still in progress.
+		return nil, fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
 	}
 	var found *Container
 	for id, c := range s.byID {
@@ -182,6 +186,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 		if serr == nil && (state.Status == "running" || state.Status == "paused" || state.Status == "pausing") {
 			c.mu.Lock()
 			c.shim = sh
+			close(c.run.created)
 			if state.Status == "paused" {
 				c.State.Status = "paused"
 			} else {

@@ -310,9 +310,9 @@ func (r *Router) logs(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	if err != nil {
 		return err
 	}
-	opts.Tail = -1
+	opts.Tail = -1 // "all", or a negative number, as Docker
 	if t := q.Get("tail"); t != "" && t != "all" {
-		if opts.Tail, err = strconv.Atoi(t); err != nil || opts.Tail < 0 {
+		if opts.Tail, err = strconv.Atoi(t); err != nil {
 			return fmt.Errorf("invalid tail %q: %w", t, errdefs.ErrInvalidArgument)
 		}
 	}
