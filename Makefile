@@ -2,7 +2,8 @@
 GO ?= go
 PREFIX ?= /usr/local
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/pouchcontainer/pouch/version.Version=$(VERSION)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/pouchcontainer/pouch/version.Version=$(VERSION) -X github.com/pouchcontainer/pouch/version.GitCommit=$(COMMIT)
 BINARIES := pouchd pouch pouch-shim pouch-logger
 
 .PHONY: build install demo test unit integration bench clean

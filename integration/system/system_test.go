@@ -36,7 +36,7 @@ func TestPingVersionInfo(t *testing.T) {
 		t.Errorf("version: %+v", v)
 	}
 	var info struct {
-		Images, Containers int
+		Images, Containers                                   int
 		Driver, DefaultRuntime, DockerRootDir, LoggingDriver string
 	}
 	d.Do(t, "GET", "/info", nil).JSON(t, &info)
