@@ -366,6 +366,16 @@ func (s *Service) remove(ctx context.Context, c *Container) error {
 		return err
 	}
 	s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
+	s.unlist(c)
+	s.gc.Schedule()
+	return nil
+}
+
+// unlist marks the container as being removed (a daemon that stops now
+// finishes the removal at its next start), frees its name and ID, and
+// releases those waiting for its removal. Callers hold c.op.
+func (s *Service) unlist(c *Container) {
+	_ = c.setState(func(st *State) { st.Status = ctypes.StateRemoving })
 	s.mu.Lock()
 	delete(s.byID, c.ID)
 	if s.names[c.Name] == c.ID {
@@ -373,8 +383,6 @@ func (s *Service) remove(ctx context.Context, c *Container) error {
 	}
 	s.mu.Unlock()
 	close(c.gone)
-	s.gc.Schedule()
-	return nil
 }
 
 // removeLeftovers removes everything a container may have on disk.

@@ -249,26 +249,26 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	// Read before the runtime deletes the cgroup: the kernel's count is
 	// certain where the shim's OOM event is best effort.
 	oomKilled := s.oomKills(c.ID) > 0
-	if sh != nil {
+	deleteTask := func() {
+		if sh == nil {
+			return
+		}
 		if _, err := sh.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			log.G(ctx).WithError(err).WithField("container", c.ID).Debug("delete task")
 		}
-		_ = sh.Shutdown(ctx)
 	}
-	// The logger exits once the shim has closed the output and the log
-	// has it all: waiters of the run must find every line there.
-	if logger != nil && logger.proc.Pid == loggerPid {
-		select {
-		case <-logger.exited:
-		case <-time.After(loggerExitTimeout):
+	// The shim closes the output FIFOs as soon as the process's pipes
+	// close, and the logger exits once the log has it all: waiters of the
+	// run must find every line there. A straggler that inherited the pipes
+	// keeps them open; deleting the task kills it.
+	deleted := false
+	if !s.waitLogger(logger, loggerPid, loggerQuickExit) {
+		deleteTask()
+		deleted = true
+		if !s.waitLogger(logger, loggerPid, loggerExitTimeout) {
 			log.G(ctx).WithField("container", c.ID).Warn("logger did not exit after the task's output closed")
 		}
-	} else {
-		waitProcessGone(loggerPid, loggerExitTimeout)
 	}
-	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
-	_ = os.RemoveAll(c.bundle)
-	s.removeCgroups(c.ID)
 	finished := exit.ExitedAt
 	if finished.IsZero() || finished.Unix() <= 0 {
 		finished = time.Now()
@@ -280,15 +280,45 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		st.FinishedAt = finished.UTC()
 		st.OOMKilled = st.OOMKilled || oomKilled
 	})
+	// Waiters, attached clients and log followers are released now; the
+	// teardown below is not on their path (the op lock keeps a new start
+	// or a removal waiting until it is done).
+	c.endRun(int(exit.Status), "")
+	autoRemove := c.HostConfig.AutoRemove
+	if autoRemove {
+		s.unlist(c)
+	}
+	if !deleted {
+		deleteTask()
+	}
+	if sh != nil {
+		_ = sh.Shutdown(ctx)
+	}
+	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
+	_ = os.RemoveAll(c.bundle)
+	s.removeCgroups(c.ID)
 	c.mu.Lock()
 	c.shim = nil
 	c.LoggerPid = 0
 	c.logger = nil
 	c.mu.Unlock()
-	c.endRun(int(exit.Status), "")
-	if c.HostConfig.AutoRemove {
-		s.autoRemove(c)
+	if autoRemove {
+		s.removeLeftovers(s.background(), c.ID, c.SnapshotKey)
+		s.gc.Schedule()
 	}
+}
+
+// waitLogger waits up to limit for the run's logger to exit.
+func (s *Service) waitLogger(logger *loggerProc, pid int, limit time.Duration) bool {
+	if logger != nil && logger.proc.Pid == pid {
+		select {
+		case <-logger.exited:
+			return true
+		case <-time.After(limit):
+			return false
+		}
+	}
+	return waitProcessGone(pid, limit)
 }
 
 func (s *Service) autoRemove(c *Container) {
@@ -301,14 +331,18 @@ func (s *Service) autoRemove(c *Container) {
 	}()
 }
 
-// loggerExitTimeout bounds the wait for a logger to finish writing.
-const loggerExitTimeout = 5 * time.Second
+// loggerQuickExit is how long the logger normally needs after the task's
+// exit; loggerExitTimeout bounds the wait once stragglers were killed.
+const (
+	loggerQuickExit   = 200 * time.Millisecond
+	loggerExitTimeout = 5 * time.Second
+)
 
 // waitProcessGone waits until pid, which this daemon did not start (it was
 // restarted since), has exited; a zombie counts as gone (pitfall 16).
-func waitProcessGone(pid int, limit time.Duration) {
+func waitProcessGone(pid int, limit time.Duration) bool {
 	if pid <= 0 || !processAlive(pid) {
-		return
+		return true
 	}
 	deadline := time.Now().Add(limit)
 	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
@@ -318,20 +352,24 @@ func waitProcessGone(pid int, limit time.Duration) {
 		for {
 			left := time.Until(deadline)
 			if left <= 0 {
-				return
+				return false
 			}
 			n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
 			if err == unix.EINTR {
 				continue
 			}
 			if err != nil || n > 0 {
-				return
+				return true
 			}
 		}
 	}
-	for time.Now().Before(deadline) && processAlive(pid) {
+	for time.Now().Before(deadline) {
+		if !processAlive(pid) {
+			return true
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return false
 }
 
 func processAlive(pid int) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
+	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -158,13 +159,21 @@ func (s *Service) Restore(ctx context.Context) error {
 			if os.IsNotExist(err) {
 				// A create that did not finish: nothing refers to it.
 				log.G(ctx).WithField("id", e.Name()).Warn("removing incomplete container directory")
-				s.removeLeftovers(ctx, e.Name(), "")
+				s.removeLeftovers(ctx, e.Name(), e.Name())
 				continue
 			}
 			log.G(ctx).WithError(err).Warn("skipping unreadable container record")
 			continue
 		}
 		c.bundle = filepath.Join(s.cfg.StateDir, c.ID)
+		if c.State.Status == ctypes.StateRemoving {
+			// The daemon stopped while removing it: finish the job.
+			if _, err := os.Stat(c.bundle); err == nil {
+				_, _ = s.shims.Cleanup(ctx, c.ID, c.bundle)
+			}
+			s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
+			continue
+		}
 		s.byID[c.ID] = c
 		s.names[c.Name] = c.ID
 	}
