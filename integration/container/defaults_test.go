@@ -178,3 +178,14 @@ func TestSecurityOptions(t *testing.T) {
 		}
 	})
 }
+
+// The process environment is Docker's: HOSTNAME, a default PATH, the
+// image's variables, and the user's on top.
+func TestProcessEnvironment(t *testing.T) {
+	out := runFG(t, "-e", "FOO=bar", "--hostname", "envhost", "busybox", "env")
+	for _, want := range []string{"HOSTNAME=envhost", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FOO=bar", "HOME=/root"} {
+		if !strings.Contains(out.Stdout, want+"\n") {
+			t.Errorf("env lacks %s:\n%s", want, out.Stdout)
+		}
+	}
+}

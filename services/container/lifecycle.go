@@ -143,7 +143,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	c.mu.RLock()
 	in := spec.Input{
 		ID: c.ID, Config: c.Config, HostConfig: c.HostConfig,
-		Args: append([]string{c.Path}, c.Args...), Env: c.Config.Env,
+		Args: append([]string{c.Path}, c.Args...), Env: processEnv(c.Config),
 		RootfsPath:   rootfs,
 		HostsPath:    c.HostsPath,
 		HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,
@@ -694,4 +694,31 @@ func (s *Service) CleanupCgroupParent() {
 	for _, root := range cgroupRoots() {
 		_ = unix.Rmdir(filepath.Join(root, s.cfg.CgroupParent))
 	}
+}
+
+// defaultPath is the PATH a container gets when neither image nor user set one.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// processEnv is the environment of the container's process, as Docker
+// builds it: PATH when missing, HOSTNAME, TERM with a TTY, then the
+// container's own variables (which win).
+func processEnv(cfg *ctypes.Config) []string {
+	hostname := cfg.Hostname
+	if hostname == "" { // host network: the host's name
+		hostname, _ = os.Hostname()
+	}
+	env := []string{"HOSTNAME=" + hostname}
+	if cfg.Tty {
+		env = append(env, "TERM=xterm")
+	}
+	hasPath := false
+	for _, kv := range cfg.Env {
+		if strings.HasPrefix(kv, "PATH=") {
+			hasPath = true
+		}
+	}
+	if !hasPath {
+		env = append(env, "PATH="+defaultPath)
+	}
+	return mergeEnv(env, cfg.Env)
 }

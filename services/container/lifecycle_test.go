@@ -64,3 +64,16 @@ func TestAttachable(t *testing.T) {
 		}
 	}
 }
+
+func TestProcessEnv(t *testing.T) {
+	got := processEnv(&ctypes.Config{Hostname: "abc", Env: []string{"A=1", "HOSTNAME=mine"}})
+	want := []string{"HOSTNAME=mine", "PATH=" + defaultPath, "A=1"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %v want %v", got, want)
+	}
+	got = processEnv(&ctypes.Config{Hostname: "h", Tty: true, Env: []string{"PATH=/bin"}})
+	want = []string{"HOSTNAME=h", "TERM=xterm", "PATH=/bin"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %v want %v", got, want)
+	}
+}
