@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pouchcontainer/pouch/cli/command"
+	"github.com/pouchcontainer/pouch/cli/config"
 	"github.com/pouchcontainer/pouch/cli/container"
 	"github.com/pouchcontainer/pouch/cli/image"
+	"github.com/pouchcontainer/pouch/cli/registry"
 	"github.com/pouchcontainer/pouch/cli/system"
 	"github.com/pouchcontainer/pouch/client"
 	"github.com/pouchcontainer/pouch/version"
@@ -55,6 +57,7 @@ func Run(ctx context.Context, streams command.Streams, args []string) int {
 func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(*client.Client)) *cobra.Command {
 	containerDeps := &container.Deps{Streams: streams}
 	imageDeps := &image.Deps{Streams: streams}
+	registryDeps := &registry.Deps{Streams: streams}
 	systemDeps := &system.Deps{
 		Streams: streams,
 		Build:   system.BuildInfo{Version: Version, GitCommit: GitCommit, BuildTime: BuildTime},
@@ -76,8 +79,12 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 				return err
 			}
 			onClient(api)
-			containerDeps.Client = api
-			imageDeps.Client = api
+			// An unknown config directory fails only the commands that
+			// need credentials stored (login, logout) when they load it.
+			configDir, _ := config.Dir()
+			containerDeps.Client, containerDeps.ConfigDir = api, configDir
+			imageDeps.Client, imageDeps.ConfigDir = api, configDir
+			registryDeps.Client, registryDeps.ConfigDir = api, configDir
 			systemDeps.Client = api
 			systemDeps.Debug = opts.debug
 			return nil
@@ -109,6 +116,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 	)
 	root.AddCommand(container.NewTopLevelCommands(containerDeps)...)
 	root.AddCommand(image.NewTopLevelCommands(imageDeps)...)
+	root.AddCommand(registry.NewTopLevelCommands(registryDeps)...)
 	root.AddCommand(system.NewTopLevelCommands(systemDeps)...)
 	disableFlagsInUseLine(root)
 	return root

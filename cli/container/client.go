@@ -28,12 +28,15 @@ type APIClient interface {
 	ContainerInspect(ctx context.Context, container string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	ContainerLogs(ctx context.Context, container string, options client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	ContainerPrune(ctx context.Context, options client.ContainerPruneOptions) (client.ContainerPruneResult, error)
+	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
 }
 
 // Deps is what the container commands need from their caller: the
-// streams to use and an API client. The root command fills Client in once
-// the global flags are parsed.
+// streams to use, an API client and the directory of the config file
+// holding registry credentials (for pulling a missing image). The root
+// command fills Client and ConfigDir in once the global flags are parsed.
 type Deps struct {
 	command.Streams
-	Client APIClient
+	Client    APIClient
+	ConfigDir string
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"iter"
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
@@ -33,6 +36,7 @@ type fakeClient struct {
 	inspectFunc func(string, client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	logsFunc    func(string, client.ContainerLogsOptions) (client.ContainerLogsResult, error)
 	pruneFunc   func(client.ContainerPruneOptions) (client.ContainerPruneResult, error)
+	pullFunc    func(string, client.ImagePullOptions) (client.ImagePullResponse, error)
 }
 
 func (f *fakeClient) ContainerCreate(_ context.Context, o client.ContainerCreateOptions) (client.ContainerCreateResult, error) {
@@ -142,12 +146,37 @@ func (f *fakeClient) ContainerPrune(_ context.Context, o client.ContainerPruneOp
 	return f.pruneFunc(o)
 }
 
+func (f *fakeClient) ImagePull(_ context.Context, ref string, o client.ImagePullOptions) (client.ImagePullResponse, error) {
+	if f.pullFunc == nil {
+		return nil, errNotImplemented
+	}
+	return f.pullFunc(ref, o)
+}
+
+// messageStream is a canned pull response: the daemon's JSON messages.
+type messageStream struct{ io.Reader }
+
+func newMessageStream(lines ...string) messageStream {
+	return messageStream{strings.NewReader(strings.Join(lines, "\n") + "\n")}
+}
+
+func (messageStream) Close() error { return nil }
+
+func (messageStream) JSONMessages(context.Context) iter.Seq2[jsonstream.Message, error] {
+	panic("the commands draw the stream themselves")
+}
+
+func (messageStream) Wait(context.Context) error {
+	panic("the commands draw the stream themselves")
+}
+
 // testDeps returns deps around c whose output the test can read.
 func testDeps(c APIClient, stdin string) (*Deps, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
 	return &Deps{
-		Streams: command.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut},
-		Client:  c,
+		Streams:   command.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut},
+		Client:    c,
+		ConfigDir: "/nonexistent/pouch-config",
 	}, &out, &errOut
 }
 

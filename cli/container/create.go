@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/pouchcontainer/pouch/cli/command"
@@ -43,22 +42,6 @@ func runCreate(ctx context.Context, deps *Deps, opts *containerOptions) error {
 	}
 	fmt.Fprintln(deps.Out, id)
 	return nil
-}
-
-// createContainer creates the container and prints the daemon's warnings.
-func createContainer(ctx context.Context, deps *Deps, req *createRequest) (string, error) {
-	res, err := deps.Client.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Name:       req.Name,
-		Config:     req.Config,
-		HostConfig: req.HostConfig,
-	})
-	if err != nil {
-		return "", err
-	}
-	for _, w := range res.Warnings {
-		fmt.Fprintf(deps.Err, "WARNING: %s\n", w)
-	}
-	return res.ID, nil
 }
 
 // usageError reports bad flag values: exit code 125 and a hint to --help.

@@ -16,7 +16,10 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
+
+	"github.com/pouchcontainer/pouch/cli/image"
 )
 
 // containerOptions are the flags shared by `create` and `run`.
@@ -49,6 +52,11 @@ type containerOptions struct {
 	sysctls    []string
 	shmSize    string
 	tmpfs      []string
+
+	// How the image is pulled: --pull, --platform and -q.
+	pull     string
+	platform string
+	quiet    bool
 
 	// Set from flags.Changed: an empty --entrypoint resets the image's,
 	// and --pids-limit 0 differs from no limit given.
@@ -91,6 +99,9 @@ func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
 	flags.StringArrayVar(&o.sysctls, "sysctl", nil, "Sysctl options (key=value)")
 	flags.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm")
 	flags.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory (path[:options])")
+	flags.StringVar(&o.pull, "pull", pullMissing, `Pull image before creating ("`+pullAlways+`", "`+pullMissing+`", "`+pullNever+`")`)
+	flags.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable")
+	flags.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress the pull output")
 }
 
 // fromFlags records which flags were given explicitly.
@@ -103,16 +114,27 @@ func (o *containerOptions) fromFlags(flags *pflag.FlagSet, args []string) {
 	}
 }
 
-// createRequest is what create and run send to the daemon.
+// createRequest is what create and run send to the daemon, and how they
+// pull the image.
 type createRequest struct {
 	Name       string
 	Config     *container.Config
 	HostConfig *container.HostConfig
+	Platform   *ocispec.Platform
+	Pull       string // pullAlways, pullMissing or pullNever
+	QuietPull  bool
 }
 
 // parse validates the options and translates them into an API request.
 // Nothing here talks to the daemon.
 func (o *containerOptions) parse() (*createRequest, error) {
+	if err := validatePullPolicy(o.pull); err != nil {
+		return nil, err
+	}
+	platform, err := image.ParsePlatform(o.platform)
+	if err != nil {
+		return nil, err
+	}
 	env, err := readEnv(o.envFiles, o.env)
 	if err != nil {
 		return nil, err
@@ -188,7 +210,18 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		Tmpfs:          tmpfs,
 		Resources:      resources,
 	}
-	return &createRequest{Name: o.name, Config: cfg, HostConfig: host}, nil
+	pull := o.pull
+	if pull == "" {
+		pull = pullMissing
+	}
+	return &createRequest{
+		Name:       o.name,
+		Config:     cfg,
+		HostConfig: host,
+		Platform:   platform,
+		Pull:       pull,
+		QuietPull:  o.quiet,
+	}, nil
 }
 
 func (o *containerOptions) parseResources() (container.Resources, error) {

@@ -1,6 +1,6 @@
 // Package image implements the image commands: images, rmi, tag,
-// history, load, save, inspect and prune, under `pouch image` and as
-// top-level shortcuts.
+// history, load, save, inspect, prune, pull and push, under `pouch image`
+// and as top-level shortcuts.
 package image
 
 import (
@@ -22,12 +22,16 @@ type APIClient interface {
 	ImageHistory(ctx context.Context, image string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
 	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
+	ImagePush(ctx context.Context, ref string, options client.ImagePushOptions) (client.ImagePushResponse, error)
 }
 
 // Deps is what the image commands need from their caller: the streams to
-// use and an API client. The root command fills Client in once the global
-// flags are parsed.
+// use, an API client and the directory of the config file holding registry
+// credentials. The root command fills Client and ConfigDir in once the
+// global flags are parsed.
 type Deps struct {
 	command.Streams
-	Client APIClient
+	Client    APIClient
+	ConfigDir string
 }

@@ -3,12 +3,15 @@ package image
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
@@ -26,6 +29,8 @@ type fakeClient struct {
 	historyFunc func(string) (client.ImageHistoryResult, error)
 	loadFunc    func(io.Reader, []client.ImageLoadOption) (client.ImageLoadResult, error)
 	saveFunc    func([]string) (client.ImageSaveResult, error)
+	pullFunc    func(string, client.ImagePullOptions) (client.ImagePullResponse, error)
+	pushFunc    func(string, client.ImagePushOptions) (client.ImagePushResponse, error)
 }
 
 func (f *fakeClient) ImageList(_ context.Context, o client.ImageListOptions) (client.ImageListResult, error) {
@@ -83,11 +88,65 @@ func (f *fakeClient) ImageSave(_ context.Context, names []string, _ ...client.Im
 	return f.saveFunc(names)
 }
 
+func (f *fakeClient) ImagePull(_ context.Context, ref string, o client.ImagePullOptions) (client.ImagePullResponse, error) {
+	if f.pullFunc == nil {
+		return nil, errNotImplemented
+	}
+	return f.pullFunc(ref, o)
+}
+
+func (f *fakeClient) ImagePush(_ context.Context, ref string, o client.ImagePushOptions) (client.ImagePushResponse, error) {
+	if f.pushFunc == nil {
+		return nil, errNotImplemented
+	}
+	return f.pushFunc(ref, o)
+}
+
+// messageStream is a canned pull or push response: the daemon's JSON
+// messages, one a line.
+type messageStream struct {
+	io.Reader
+	closed bool
+}
+
+func newMessageStream(lines ...string) *messageStream {
+	return &messageStream{Reader: strings.NewReader(strings.Join(lines, "\n") + "\n")}
+}
+
+func (s *messageStream) Close() error { s.closed = true; return nil }
+
+func (s *messageStream) JSONMessages(context.Context) iter.Seq2[jsonstream.Message, error] {
+	return func(yield func(jsonstream.Message, error) bool) {
+		dec := json.NewDecoder(s)
+		for {
+			var m jsonstream.Message
+			if err := dec.Decode(&m); err == io.EOF {
+				return
+			} else if !yield(m, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *messageStream) Wait(ctx context.Context) error {
+	for m, err := range s.JSONMessages(ctx) {
+		if err != nil {
+			return err
+		}
+		if m.Error != nil {
+			return m.Error
+		}
+	}
+	return nil
+}
+
 func testDeps(c APIClient, stdin string) (*Deps, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
 	return &Deps{
-		Streams: command.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut},
-		Client:  c,
+		Streams:   command.Streams{In: strings.NewReader(stdin), Out: &out, Err: &errOut},
+		Client:    c,
+		ConfigDir: "/nonexistent/pouch-config",
 	}, &out, &errOut
 }
 

@@ -24,6 +24,8 @@ func NewImageCommand(deps *Deps) *cobra.Command {
 		newLoadCommand(deps),
 		ls,
 		newPruneCommand(deps),
+		newPullCommand(deps),
+		newPushCommand(deps),
 		rm,
 		newSaveCommand(deps),
 		newTagCommand(deps),
@@ -32,8 +34,8 @@ func NewImageCommand(deps *Deps) *cobra.Command {
 }
 
 // NewTopLevelCommands returns the shortcuts docker keeps at the top level:
-// `pouch images`, `pouch rmi`, `pouch tag`, `pouch history`, `pouch load`
-// and `pouch save`.
+// `pouch images`, `pouch rmi`, `pouch tag`, `pouch history`, `pouch load`,
+// `pouch save`, `pouch pull` and `pouch push`.
 func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 	images := newImagesCommand(deps)
 	images.Aliases = nil
@@ -43,6 +45,8 @@ func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 		newHistoryCommand(deps),
 		images,
 		newLoadCommand(deps),
+		newPullCommand(deps),
+		newPushCommand(deps),
 		rmi,
 		newSaveCommand(deps),
 		newTagCommand(deps),
