@@ -23,11 +23,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pouchcontainer/pouch/daemon/config"
+	authrouter "github.com/pouchcontainer/pouch/daemon/router/auth"
 	containerrouter "github.com/pouchcontainer/pouch/daemon/router/container"
 	imagerouter "github.com/pouchcontainer/pouch/daemon/router/image"
 	systemrouter "github.com/pouchcontainer/pouch/daemon/router/system"
 	"github.com/pouchcontainer/pouch/daemon/server"
 	imagestore "github.com/pouchcontainer/pouch/image"
+	"github.com/pouchcontainer/pouch/pkg/registry"
 	"github.com/pouchcontainer/pouch/runtime/shim"
 	containersvc "github.com/pouchcontainer/pouch/services/container"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
@@ -67,9 +69,22 @@ func Run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer store.Close()
+	registries, err := registry.New(registry.Config{
+		CertsDir:        cfg.CertsDir,
+		Insecure:        cfg.InsecureRegistries,
+		Mirrors:         cfg.RegistryMirrors,
+		DefaultRegistry: cfg.DefaultRegistry,
+	})
+	if err != nil {
+		return err
+	}
 	gc := imagesvc.NewCollector(store, time.Second)
 	defer gc.Wait()
 	images := imagesvc.New(store, gc)
+	images.SetRegistries(registries)
+	if err := images.Recover(ctx); err != nil {
+		return fmt.Errorf("recover image store: %w", err)
+	}
 
 	eventsPath := filepath.Join(cfg.ExecRootDir, "events.sock")
 	containers, err := containersvc.New(containersvc.Config{
@@ -108,6 +123,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 		}),
 		containerrouter.New(containers, images),
 		imagerouter.New(images, containers),
+		authrouter.New(registries),
 	)
 	srv.RequestContext = imagestore.WithNamespace
 	var listeners []net.Listener

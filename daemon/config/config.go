@@ -23,6 +23,12 @@ type Config struct {
 	DefaultRuntime string   `json:"default-runtime"`
 	AddRuntime     []string `json:"add-runtime"` // name=path
 	CgroupParent   string   `json:"cgroup-parent"`
+
+	// Registries.
+	InsecureRegistries []string `json:"insecure-registries"` // HOST[:PORT] or CIDR
+	RegistryMirrors    []string `json:"registry-mirrors"`    // URLs of Docker Hub mirrors
+	DefaultRegistry    string   `json:"default-registry"`    // registry of names without one
+	CertsDir           string   `json:"certs-dir"`           // HOST[:PORT]/{ca.crt,client.cert,client.key}
 }
 
 // DefaultFile is where the config file is looked for.
@@ -36,6 +42,7 @@ func Default() Config {
 		Listen:         []string{"unix:///var/run/pouchd.sock"},
 		DefaultRuntime: "runc",
 		CgroupParent:   "pouch",
+		CertsDir:       "/etc/pouch/certs.d",
 	}
 }
 
@@ -48,6 +55,10 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DefaultRuntime, "default-runtime", c.DefaultRuntime, "OCI runtime containers use unless they name one")
 	fs.StringArrayVar(&c.AddRuntime, "add-runtime", c.AddRuntime, "Register an OCI runtime as name=path, repeatable")
 	fs.StringVar(&c.CgroupParent, "cgroup-parent", c.CgroupParent, "Parent cgroup of every container")
+	fs.StringArrayVar(&c.InsecureRegistries, "insecure-registries", c.InsecureRegistries, "Registry (HOST[:PORT] or CIDR) reached with an unverified certificate or plain HTTP, repeatable")
+	fs.StringArrayVar(&c.RegistryMirrors, "registry-mirrors", c.RegistryMirrors, "Docker Hub mirror URL, tried in order before Docker Hub, repeatable")
+	fs.StringVar(&c.DefaultRegistry, "default-registry", c.DefaultRegistry, "Registry of image names that name none (default docker.io)")
+	fs.StringVar(&c.CertsDir, "certs-dir", c.CertsDir, "Directory of per-registry TLS files: HOST[:PORT]/ca.crt, client.cert, client.key")
 }
 
 // Merge applies the config file at path onto c, whose flags were parsed
@@ -104,6 +115,14 @@ func (c *Config) Merge(fs *pflag.FlagSet, path string, required bool) error {
 			}
 		case "add-runtime":
 			c.AddRuntime = append(c.AddRuntime, file.AddRuntime...)
+		case "insecure-registries":
+			c.InsecureRegistries = append(c.InsecureRegistries, file.InsecureRegistries...)
+		case "registry-mirrors":
+			c.RegistryMirrors = append(c.RegistryMirrors, file.RegistryMirrors...)
+		case "default-registry":
+			c.DefaultRegistry = file.DefaultRegistry
+		case "certs-dir":
+			c.CertsDir = file.CertsDir
 		}
 	}
 	return nil

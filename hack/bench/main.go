@@ -52,7 +52,12 @@ func run(out string, runs, many int) error {
 	}
 	e := &env{root: root, bin: bin, sock: filepath.Join(root, "p.sock")}
 	defer e.cleanup()
-	if err := e.startDaemon(); err != nil {
+	reg, err := startRegistry(root)
+	if err != nil {
+		return err
+	}
+	defer reg.stop()
+	if err := e.startDaemon("--insecure-registries", reg.addr); err != nil {
 		return err
 	}
 	if err := e.loadBusybox(); err != nil {
@@ -148,6 +153,9 @@ func run(out string, runs, many int) error {
 	pid, _ := strconv.Atoi(strings.TrimSpace(pidOut))
 	rep.shimPSS = pssKB(parentPid(pid))
 	rep.loggerPSS = pssKB(loggerPid(root))
+	if rep.pulls, err = benchPull(e, reg); err != nil {
+		rep.pullErr = err
+	}
 	rep.engines = otherEngines()
 	return os.WriteFile(out, []byte(rep.markdown()), 0o644)
 }
@@ -195,7 +203,7 @@ func (e *env) pouchSpecBundle(plain string) (string, error) {
 	return dir, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
 }
 
-func (e *env) startDaemon() error {
+func (e *env) startDaemon(extra ...string) error {
 	cfg := filepath.Join(e.root, "config.json")
 	if err := os.WriteFile(cfg, []byte("{}"), 0o600); err != nil {
 		return err
@@ -207,6 +215,7 @@ func (e *env) startDaemon() error {
 	e.daemon = exec.Command(filepath.Join(e.bin, "pouchd"), "--home-dir", filepath.Join(e.root, "home"),
 		"--exec-root-dir", filepath.Join(e.root, "run"), "-l", "unix://"+e.sock, "--config-file", cfg,
 		"--cgroup-parent", "pouch-"+filepath.Base(e.root))
+	e.daemon.Args = append(e.daemon.Args, extra...)
 	e.daemon.Stdout, e.daemon.Stderr = logf, logf
 	if err := e.daemon.Start(); err != nil {
 		return err
@@ -389,6 +398,8 @@ type report struct {
 	psMany, psAPI      time.Duration
 	shimPSS, loggerPSS int
 	engines            []string
+	pulls              []pullResult
+	pullErr            error
 }
 
 func (r *report) add(what, who string, d time.Duration, note string) {
@@ -409,10 +420,16 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "| `ps -a` with %d containers (CLI, process start included) | pouch | %s |\n", r.many, ms(r.psMany))
 	fmt.Fprintf(&b, "| `GET /containers/json?all=1` with %d containers | pouch | %s |\n", r.many, ms(r.psAPI))
 	fmt.Fprintf(&b, "| creating %d containers, one `pouch create` each | pouch | %s total, %s each |\n", r.many, ms(r.createMany), ms(r.createMany/time.Duration(r.many)))
+	for _, p := range r.pulls {
+		fmt.Fprintf(&b, "| %s from a loopback registry | pouch | %s, %.1f MB transferred |\n", p.what, ms(p.d), float64(p.bytes)/1e6)
+	}
 	fmt.Fprintf(&b, "\n- `run --rm` against bare runc with the same spec: **%.2f×**; against runc's default spec: **%.2f×** (target: within 2×).\n", r.ratioSame, r.ratio)
 	fmt.Fprintf(&b, "- `pouchd` idle RSS: **%.1f MB** (target: under 40 MB).\n", float64(r.idleRSS)/1024)
 	fmt.Fprintf(&b, "- Each running container costs its shim's PSS **%.1f MB** and its logger's PSS **%.1f MB**.\n",
 		float64(r.shimPSS)/1024, float64(r.loggerPSS)/1024)
+	if r.pullErr != nil {
+		fmt.Fprintf(&b, "- The pull benchmark failed: %v\n", r.pullErr)
+	}
 	if len(r.engines) == 0 {
 		b.WriteString("- No Docker or Podman engine answers on this machine (only the docker client is installed), so no side-by-side figures.\n")
 	} else {

@@ -199,9 +199,9 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 			return err
 		}
 		var names []string
-		if n, err := reference.ParseNamed(ref); err == nil {
+		for _, c := range s.registries.Candidates(ref) {
 			for _, have := range img.Names {
-				if have == n.String() {
+				if have == c && names == nil {
 					names = []string{have}
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -61,4 +62,29 @@ func (c *Collector) Run(ctx context.Context) {
 // Wait waits for a scheduled collection to finish (used at shutdown).
 func (c *Collector) Wait() {
 	c.running.Wait()
+}
+
+// Recover runs at daemon start. Leases only live while a load or a pull
+// runs, so any lease left is from a pouchd that died mid-write (kill -9):
+// it is dropped, and a collection removes what it held, half-written
+// downloads (content ingests) included. The next pull fetches anew.
+func (s *Service) Recover(ctx context.Context) error {
+	ls, err := s.store.Leases.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range ls {
+		if err := s.store.Leases.Delete(ctx, l); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	ingests, err := s.store.Content.ListStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	if len(ls) > 0 || len(ingests) > 0 {
+		log.G(ctx).WithField("leases", len(ls)).WithField("ingests", len(ingests)).Info("collecting what an interrupted pull or load left")
+		s.gc.Schedule()
+	}
+	return nil
 }

@@ -13,9 +13,12 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/remotes"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	"github.com/containerd/platforms"
+	dref "github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -23,6 +26,7 @@ import (
 
 	imagestore "github.com/pouchcontainer/pouch/image"
 	"github.com/pouchcontainer/pouch/pkg/reference"
+	"github.com/pouchcontainer/pouch/pkg/registry"
 )
 
 // danglingPrefix names records that keep an untagged image alive, the way
@@ -37,11 +41,22 @@ type Usage interface {
 	ImageUsers(id digest.Digest) (all, running int)
 }
 
+// Registries is what the service needs of the registry configuration:
+// how names are normalised (the default registry) and a resolver.
+type Registries interface {
+	// Normalize turns a reference into the name it pulls, pushes and tags.
+	Normalize(ref string) (reference.Named, error)
+	// Candidates lists the names a reference may have locally, in order.
+	Candidates(ref string) []string
+	// Resolver returns a registry client authenticating with creds.
+	Resolver(creds registry.Credentials, tracker docker.StatusTracker) remotes.Resolver
+}
+
 // Image is one image as the API sees it: a config digest (its ID), the
 // names that point at it and the platform manifest resolved for this host.
 type Image struct {
 	ID       digest.Digest
-	Names    []string // normalised names, sorted
+	Names    []string // normalised names (with a tag), sorted
 	Digests  []string // name@digest of the target, for images that have one
 	Target   ocispec.Descriptor
 	Manifest ocispec.Manifest
@@ -49,7 +64,8 @@ type Image struct {
 	Created  time.Time // when the record was made (pulled, loaded)
 	Size     int64
 
-	records []string // every record resolving to the image, dangling ones included
+	records    []string // every record resolving to the image, dangling ones included
+	digestRefs []string // records named name@digest (pulled by digest)
 }
 
 // ChainID is the snapshot the image's root filesystem is unpacked to.
@@ -57,14 +73,20 @@ func (i *Image) ChainID() digest.Digest {
 	return identity.ChainID(i.Config.RootFS.DiffIDs)
 }
 
-// Dangling reports whether no name points at the image.
-func (i *Image) Dangling() bool { return len(i.Names) == 0 }
+// Dangling reports whether no name (tag or digest reference) points at the image.
+func (i *Image) Dangling() bool { return len(i.Names) == 0 && len(i.digestRefs) == 0 }
+
+// named lists the records that name the image: tags and digest references.
+func (i *Image) named() []string {
+	return append(append([]string{}, i.Names...), i.digestRefs...)
+}
 
 // Service manages images.
 type Service struct {
-	store    *imagestore.Store
-	platform platforms.MatchComparer
-	gc       *Collector
+	store      *imagestore.Store
+	platform   platforms.MatchComparer
+	gc         *Collector
+	registries Registries
 
 	// writing serialises the changes of image records (load's naming,
 	// tag, remove, prune): each reads the records, then writes.
@@ -112,13 +134,22 @@ type resolved struct {
 }
 
 // New returns the image service over an opened store.
+// Registries default to Docker's: no TLS files, no mirrors, Docker Hub for
+// unqualified names (see SetRegistries).
 func New(store *imagestore.Store, gc *Collector) *Service {
+	defaults, _ := registry.New(registry.Config{})
 	return &Service{
-		store:    store,
-		platform: platforms.Default(),
-		gc:       gc,
-		cache:    map[digest.Digest]*resolved{},
+		store:      store,
+		platform:   platforms.Default(),
+		gc:         gc,
+		registries: defaults,
+		cache:      map[digest.Digest]*resolved{},
 	}
+}
+
+// SetRegistries wires in the daemon's registry configuration.
+func (s *Service) SetRegistries(r Registries) {
+	s.registries = r
 }
 
 // SetUsage wires in the container service.
@@ -149,6 +180,12 @@ func (s *Service) resolve(ctx context.Context, target ocispec.Descriptor) (*reso
 	}
 	cs := s.store.Content
 	manifest, err := images.Manifest(ctx, cs, target, s.platform)
+	if err != nil && images.IsIndexType(target.MediaType) {
+		// Pulled for another platform: the index's image that is here.
+		if m, perr := s.presentManifest(ctx, target); perr == nil {
+			manifest, err = m, nil
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", target.Digest, err)
 	}
@@ -167,6 +204,32 @@ func (s *Service) resolve(ctx context.Context, target ocispec.Descriptor) (*reso
 	s.cache[target.Digest] = r
 	s.mu.Unlock()
 	return r, nil
+}
+
+// presentManifest returns the first manifest of an index whose content is
+// in the store: the platform an image was pulled for when it is not the
+// host's.
+func (s *Service) presentManifest(ctx context.Context, index ocispec.Descriptor) (ocispec.Manifest, error) {
+	var idx ocispec.Index
+	if err := readJSON(ctx, s.store.Content, index, &idx); err != nil {
+		return ocispec.Manifest{}, err
+	}
+	for _, m := range idx.Manifests {
+		if !images.IsManifestType(m.MediaType) {
+			continue
+		}
+		if _, err := s.store.Content.Info(ctx, m.Digest); err != nil {
+			continue
+		}
+		manifest, err := images.Manifest(ctx, s.store.Content, m, nil)
+		if err != nil {
+			continue
+		}
+		if _, err := s.store.Content.Info(ctx, manifest.Config.Digest); err == nil {
+			return manifest, nil
+		}
+	}
+	return ocispec.Manifest{}, fmt.Errorf("no image of index %s is in the store: %w", index.Digest, errdefs.ErrNotFound)
 }
 
 // List returns every image, one entry per ID, newest first. The images
@@ -209,8 +272,14 @@ func (s *Service) current(ctx context.Context) (*view, error) {
 		}
 		img.records = append(img.records, rec.Name)
 		if !strings.HasPrefix(rec.Name, danglingPrefix) {
-			img.Names = append(img.Names, rec.Name)
-			if n, err := reference.ParseNamed(rec.Name); err == nil && rec.Target.MediaType != "" {
+			n, err := reference.ParseNamed(rec.Name)
+			if _, byDigest := n.(dref.Digested); err == nil && byDigest {
+				// Pulled by digest: a digest reference, not a tag.
+				img.digestRefs = append(img.digestRefs, rec.Name)
+			} else {
+				img.Names = append(img.Names, rec.Name)
+			}
+			if err == nil && rec.Target.MediaType != "" {
 				img.Digests = appendUnique(img.Digests, reference.TrimTag(n)+"@"+rec.Target.Digest.String())
 			}
 		}
@@ -268,7 +337,7 @@ func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
 	if ok {
 		return l.img, l.err
 	}
-	img, err := v.find(ref)
+	img, err := v.find(ref, s.registries.Candidates(ref))
 	v.mu.Lock()
 	if len(v.lookup) < maxLookups {
 		v.lookup[ref] = lookup{img, err}
@@ -277,12 +346,15 @@ func (s *Service) Get(ctx context.Context, ref string) (*Image, error) {
 	return img, err
 }
 
-// find looks ref up in the view.
-func (v *view) find(ref string) (*Image, error) {
-	named, nameErr := reference.ParseNamed(ref)
+// find looks ref up in the view: by the names it may have (candidates,
+// the default registry's first), then as an ID.
+func (v *view) find(ref string, candidates []string) (*Image, error) {
+	_, nameErr := reference.ParseNamed(ref)
 	if nameErr == nil {
-		if img, ok := v.byName[named.String()]; ok {
-			return img, nil
+		for _, c := range candidates {
+			if img, ok := v.byName[c]; ok {
+				return img, nil
+			}
 		}
 	}
 	id, isID := reference.IDPrefix(ref)
@@ -309,10 +381,14 @@ func (v *view) find(ref string) (*Image, error) {
 
 // Tag points target name at the image found by source.
 func (s *Service) Tag(ctx context.Context, source, target string) error {
-	named, err := reference.ParseTagged(target)
+	if _, err := reference.ParseTagged(target); err != nil {
+		return err
+	}
+	n, err := s.registries.Normalize(target)
 	if err != nil {
 		return err
 	}
+	named := n.String()
 	s.writing.Lock()
 	defer s.writing.Unlock()
 	img, err := s.Get(ctx, source)
@@ -486,15 +562,16 @@ func (s *Service) remove(ctx context.Context, ref string, opts RemoveOptions) (*
 	all, running := s.users(img.ID)
 	byName := false
 	var name string
-	if n, err := reference.ParseNamed(ref); err == nil {
-		for _, have := range img.Names {
-			if have == n.String() {
+	named := img.named()
+	for _, c := range s.registries.Candidates(ref) {
+		for _, have := range named {
+			if have == c && !byName {
 				byName, name = true, have
 			}
 		}
 	}
 	res := &Removed{}
-	if byName && len(img.Names) > 1 {
+	if byName && len(named) > 1 {
 		// Other names keep the image: only untag.
 		if err := s.store.Images.Delete(ctx, name); err != nil {
 			return nil, err
@@ -502,7 +579,7 @@ func (s *Service) remove(ctx context.Context, ref string, opts RemoveOptions) (*
 		res.Untagged = append(res.Untagged, reference.Familiar(name))
 		return res, nil
 	}
-	if !byName && len(img.Names) > 1 && !opts.Force {
+	if !byName && len(named) > 1 && !opts.Force {
 		return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories: %w", img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
 	if byName && running > 0 && opts.Force {
@@ -520,10 +597,12 @@ func (s *Service) remove(ctx context.Context, ref string, opts RemoveOptions) (*
 	if all > 0 && !opts.Force {
 		return nil, fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container is using its referenced image %s: %w", ref, img.ID.Encoded()[:12], errdefs.ErrConflict)
 	}
-	for _, n := range img.Names {
+	for _, n := range named {
 		if err := s.store.Images.Delete(ctx, n); err != nil && !errdefs.IsNotFound(err) {
 			return res, err
 		}
+	}
+	for _, n := range img.Names {
 		res.Untagged = append(res.Untagged, reference.Familiar(n))
 	}
 	for _, d := range img.Digests {

@@ -35,6 +35,8 @@ type Backend interface {
 	Prune(ctx context.Context, opts svc.PruneOptions) (*svc.Removed, uint64, error)
 	Load(ctx context.Context, r io.Reader) ([]string, error)
 	Save(ctx context.Context, refs []string, w io.Writer) error
+	Pull(ctx context.Context, opts svc.PullOptions, out svc.ProgressOutput) error
+	Push(ctx context.Context, opts svc.PushOptions, out svc.ProgressOutput) error
 }
 
 // Usage counts the containers of an image.
@@ -56,12 +58,14 @@ func (r *Router) Routes() []server.Route {
 	return []server.Route{
 		{Method: "GET", Path: "/images/json", Handler: r.list},
 		{Method: "POST", Path: "/images/load", Handler: r.load},
+		{Method: "POST", Path: "/images/create", Handler: r.create},
 		{Method: "GET", Path: "/images/get", Handler: r.saveMany},
 		{Method: "POST", Path: "/images/prune", Handler: r.prune},
 		{Method: "GET", Path: "/images/{name:.+}/get", Handler: r.saveOne},
 		{Method: "GET", Path: "/images/{name:.+}/json", Handler: r.inspect},
 		{Method: "GET", Path: "/images/{name:.+}/history", Handler: r.history},
 		{Method: "POST", Path: "/images/{name:.+}/tag", Handler: r.tag},
+		{Method: "POST", Path: "/images/{name:.+}/push", Handler: r.push},
 		{Method: "DELETE", Path: "/images/{name:.+}", Handler: r.remove},
 	}
 }

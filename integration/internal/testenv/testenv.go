@@ -36,6 +36,9 @@ type Daemon struct {
 	Cgroup    string // cgroup parent name
 	BinDir    string
 	ExtraArgs []string
+	// CLIEnv is added to the environment of the pouch CLI (e.g. HOME, so
+	// `pouch login` writes a config file of the test's own).
+	CLIEnv []string
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -256,7 +259,7 @@ func (r Result) Combined() string { return r.Stdout + r.Stderr }
 // Pouch runs the pouch CLI against the daemon, bounded by a minute.
 func (d *Daemon) Pouch(t testing.TB, stdin io.Reader, args ...string) Result {
 	t.Helper()
-	return d.run(t, stdin, filepath.Join(d.BinDir, "pouch"), append([]string{"-H", d.Host()}, args...), nil)
+	return d.run(t, stdin, filepath.Join(d.BinDir, "pouch"), append([]string{"-H", d.Host()}, args...), d.CLIEnv)
 }
 
 // Docker runs the real docker CLI against the daemon.
