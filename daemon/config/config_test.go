@@ -74,3 +74,26 @@ func TestRuntimes(t *testing.T) {
 		t.Error("missing default runtime accepted")
 	}
 }
+
+func TestRegistryKeys(t *testing.T) {
+	c, err := parse(t, []string{"--insecure-registries", "a:5000", "--registry-mirrors", "https://m1"},
+		`{"insecure-registries": ["10.0.0.0/8"], "registry-mirrors": ["https://m2"], "default-registry": "r.example", "certs-dir": "/c"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.InsecureRegistries, ",") != "a:5000,10.0.0.0/8" || strings.Join(c.RegistryMirrors, ",") != "https://m1,https://m2" {
+		t.Errorf("lists should join, flags first: %v %v", c.InsecureRegistries, c.RegistryMirrors)
+	}
+	if c.DefaultRegistry != "r.example" || c.CertsDir != "/c" {
+		t.Errorf("scalars from the file: %+v", c)
+	}
+	if c := Default(); c.CertsDir != "/etc/pouch/certs.d" || c.DefaultRegistry != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+	for _, key := range []string{"default-registry", "certs-dir"} {
+		_, err := parse(t, []string{"--" + key, "x"}, `{"`+key+`": "y"}`)
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s in both places: %v", key, err)
+		}
+	}
+}

@@ -10,45 +10,40 @@ import (
 	"github.com/pouchcontainer/pouch/pkg/reference"
 )
 
-// Unqualified reports whether ref names no registry, by Docker's rule: the
-// part before the first "/" is a registry only if it contains a "." or a
-// ":" or is "localhost" (and is lower case). "busybox", "library/busybox"
-// and "team/app:v1" are unqualified; "docker.io/library/busybox",
-// "localhost/app" and "127.0.0.1:5000/app" are not.
-func Unqualified(ref string) bool {
-	first, _, ok := strings.Cut(ref, "/")
-	if !ok {
-		return true
-	}
-	return !strings.ContainsAny(first, ".:") && first != "localhost" && strings.ToLower(first) == first
-}
-
 // Normalize parses ref as Docker does (adding the "latest" tag when it has
-// neither tag nor digest) and applies the default registry: with a default
-// registry R, a name without a registry part belongs to R, with the path
-// Docker would give it ("busybox" is R/library/busybox:latest, "team/app"
-// is R/team/app:latest). Without one, or for a name that has a registry
-// part, it is Docker's normalisation (docker.io/library/busybox:latest).
+// neither tag nor digest) and applies the default registry. Without one, a
+// name without a registry part is Docker Hub's (docker.io/library/busybox).
+// With a default registry R, Docker Hub's names belong to R instead, with
+// the path Docker gives them: "busybox", "library/busybox" and
+// "docker.io/library/busybox" are all R/library/busybox:latest, and
+// "team/app" is R/team/app:latest. Docker Hub's names count because
+// Docker's CLI sends "busybox" as "docker.io/library/busybox": the daemon
+// cannot tell them apart. Names on any other registry are kept.
 func (r *Registries) Normalize(ref string) (reference.Named, error) {
 	n, err := reference.ParseNamed(ref)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil || r.defaultRegistry == "" || !Unqualified(ref) {
+	return r.toDefault(n)
+}
+
+// toDefault moves a Docker Hub name to the default registry.
+func (r *Registries) toDefault(n reference.Named) (reference.Named, error) {
+	if r == nil || r.defaultRegistry == "" || dref.Domain(n) != DockerHub {
 		return n, nil
 	}
 	moved := r.defaultRegistry + "/" + strings.TrimPrefix(n.String(), DockerHub+"/")
 	m, err := dref.ParseNamed(moved)
 	if err != nil {
-		return nil, fmt.Errorf("invalid reference format %q with default registry %s: %v: %w", ref, r.defaultRegistry, err, errdefs.ErrInvalidArgument)
+		return nil, fmt.Errorf("invalid reference format %q with default registry %s: %v: %w", n, r.defaultRegistry, err, errdefs.ErrInvalidArgument)
 	}
 	return m, nil
 }
 
 // Candidates lists the normalised names an image reference may have in
-// the local store, most specific first: with a default registry, an
-// unqualified name is first the default registry's and then Docker Hub's
-// (images loaded from archives keep Docker's names).
+// the local store, in order: with a default registry, a Docker Hub name is
+// first the default registry's and then Docker Hub's (images loaded from
+// archives or tagged before keep Docker's names).
 func (r *Registries) Candidates(ref string) []string {
 	n, err := reference.ParseNamed(ref)
 	if err != nil {

@@ -101,13 +101,22 @@ func (s *Service) pull(ctx context.Context, named reference.Named, matcher platf
 
 	// From here on the client sees progress.
 	o.write(Progress{ID: tagOrDigest(named), Status: "Pulling from " + dref.Path(named)})
-	if err := s.fetchAndUnpack(ctx, name, desc, fetcher, matcher, o); err != nil {
+	manifest, err := s.fetchAndUnpack(ctx, name, desc, fetcher, matcher, o)
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("failed to pull %s: %w", dref.FamiliarString(named), registry.Classify(err))
 	}
-	upToDate, err := s.recordPull(ctx, name, desc)
+	// The name holds what was resolved (an index keeps every platform
+	// within reach of the name's digest), except for an image pulled for
+	// another platform than the host's: the name then holds that
+	// platform's manifest, so that it shows that platform's image.
+	target := desc
+	if opts.Platform != nil && !s.platform.Match(*opts.Platform) {
+		target = manifest
+	}
+	upToDate, err := s.recordPull(ctx, name, target)
 	if err != nil {
 		return err
 	}
@@ -139,38 +148,40 @@ func (s *Service) indexHasPlatform(ctx context.Context, fetcher remotes.Fetcher,
 	return false, nil
 }
 
-// fetchAndUnpack walks the image from desc: the platform's manifest and
-// config are fetched, and containerd's unpacker fetches the layers
+// fetchAndUnpack walks the image from desc and returns the platform's
+// manifest: it and the config are fetched, and containerd's unpacker fetches the layers
 // (parallelLayers at a time) and extracts each as soon as it and the ones
 // below it are there. Children labels are set on the way, so the content
 // is referenced as soon as the image record exists.
-func (s *Service) fetchAndUnpack(ctx context.Context, name string, desc ocispec.Descriptor, fetcher remotes.Fetcher, matcher platforms.MatchComparer, o *output) error {
+func (s *Service) fetchAndUnpack(ctx context.Context, name string, desc ocispec.Descriptor, fetcher remotes.Fetcher, matcher platforms.MatchComparer, o *output) (ocispec.Descriptor, error) {
 	cs := s.store.Content
 	progress := newPullProgress(o, cs, parallelLayers)
 	fetch := remotes.FetchHandler(cs, fetcher)
 	layers := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 		if !images.IsLayerType(desc.MediaType) {
-			return fetch(ctx, desc)
+			if _, err := fetch(ctx, desc); err != nil {
+				return nil, fetchError(ctx, cs, desc, err)
+			}
+			return nil, nil
 		}
 		if _, err := cs.Info(ctx, desc.Digest); err == nil {
 			return nil, nil // never fetched twice
 		}
-		ref := remotes.MakeRefKey(ctx, desc)
-		progress.fetchStarted(desc, ref)
+		progress.fetchStarted(desc, remotes.MakeRefKey(ctx, desc))
 		if _, err := fetch(ctx, desc); err != nil {
-			return nil, layerFetchError(ctx, cs, ref, desc, err)
+			return nil, fetchError(ctx, cs, desc, err)
 		}
 		progress.fetchDone(desc)
 		return nil, nil
 	})
-	var sawManifest atomic.Bool
+	var manifest atomic.Pointer[ocispec.Descriptor]
 	observe := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 		if images.IsManifestType(desc.MediaType) {
 			var m ocispec.Manifest
 			if err := readJSON(ctx, cs, desc, &m); err != nil {
 				return nil, fmt.Errorf("invalid manifest %s: %v: %w", desc.Digest, err, errdefs.ErrInvalidArgument)
 			}
-			sawManifest.Store(true)
+			manifest.Store(&ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size})
 			progress.announce(ctx, m.Layers)
 		}
 		return nil, nil
@@ -178,7 +189,7 @@ func (s *Service) fetchAndUnpack(ctx context.Context, name string, desc ocispec.
 	children := images.LimitManifests(images.FilterPlatforms(images.SetChildrenLabels(cs, images.ChildrenHandler(cs)), matcher), matcher, 1)
 	source, err := docker.AppendDistributionSourceLabel(cs, name)
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
 	handler := images.Handlers(layers, observe, children, source)
 
@@ -204,34 +215,57 @@ func (s *Service) fetchAndUnpack(ctx context.Context, name string, desc ocispec.
 		unpack.WithFetchAllContent(),
 	)...)
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
 	stop := runTicker(ctx, progress.tick)
 	err = images.Dispatch(ctx, unpacker.Unpack(handler), nil, desc)
 	_, uerr := unpacker.Wait()
 	stop()
 	if err == nil {
-		err = uerr
+		err = firstError(uerr)
 	}
 	if err != nil {
-		return err
+		return ocispec.Descriptor{}, err
 	}
-	if !sawManifest.Load() {
-		return fmt.Errorf("no image manifest in %s: %w", desc.Digest, errdefs.ErrNotFound)
+	m := manifest.Load()
+	if m == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("no image manifest in %s: %w", desc.Digest, errdefs.ErrNotFound)
 	}
 	progress.finish()
-	return nil
+	return *m, nil
 }
 
-// layerFetchError explains a failed layer download. Bytes that do not
-// match the digest (or the size) are dropped at once, so the next pull
-// fetches them again instead of resuming bad data.
-func layerFetchError(ctx context.Context, cs content.Store, ref string, desc ocispec.Descriptor, err error) error {
-	if errdefs.IsFailedPrecondition(err) {
-		_ = cs.Abort(context.WithoutCancel(ctx), ref)
-		return fmt.Errorf("filesystem layer verification failed for digest %s: %w", desc.Digest, errdefs.ErrDataLoss)
+// firstError keeps the cause of a joined unpack error: the unpacker joins
+// the first failure with one more per layer waiting on it ("aborted", or
+// the same download error again).
+func firstError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		if errs := j.Unwrap(); len(errs) > 0 {
+			return firstError(errs[0])
+		}
 	}
-	return fmt.Errorf("failed to download layer %s: %w", ShortID(desc.Digest), err)
+	return err
+}
+
+// fetchError explains a failed download. Bytes that do not match the
+// digest (or the size) are dropped at once, so that the next pull fetches
+// them again instead of resuming bad data.
+func fetchError(ctx context.Context, cs content.Store, desc ocispec.Descriptor, err error) error {
+	what := "manifest"
+	switch {
+	case images.IsLayerType(desc.MediaType):
+		what = "filesystem layer"
+	case images.IsConfigType(desc.MediaType):
+		what = "image configuration"
+	}
+	if errdefs.IsFailedPrecondition(err) {
+		_ = cs.Abort(context.WithoutCancel(ctx), remotes.MakeRefKey(ctx, desc))
+		return fmt.Errorf("%s verification failed for digest %s: the registry sent other data", what, desc.Digest)
+	}
+	if images.IsLayerType(desc.MediaType) {
+		return fmt.Errorf("failed to download layer %s: %w", ShortID(desc.Digest), err)
+	}
+	return fmt.Errorf("failed to download %s %s: %w", what, desc.Digest, err)
 }
 
 // recordPull names the pulled image, reporting whether the name already

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/containerd/platforms"
 	dref "github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -44,7 +45,10 @@ func (s *Service) Push(ctx context.Context, opts PushOptions, out ProgressOutput
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	o := &output{out: out, cancel: cancel}
-	repo, _ := reference.ParseNamed(names[0])
+	repo, err := s.registries.Normalize(names[0])
+	if err != nil {
+		return err
+	}
 	o.write(Progress{Status: "The push refers to repository [" + reference.TrimTag(repo) + "]"})
 	for _, name := range names {
 		if err := s.pushOne(ctx, name, opts.Auth, o); err != nil {
@@ -151,8 +155,11 @@ func (s *Service) localName(ctx context.Context, ref string) (string, error) {
 	return "", fmt.Errorf("An image does not exist locally with the tag: %s: %w", dref.FamiliarName(n), errdefs.ErrNotFound)
 }
 
+// pushOne pushes the image a local name has. It goes to the registry the
+// name normalises to: a Docker Hub name goes to the default registry, if
+// one is set.
 func (s *Service) pushOne(ctx context.Context, name string, creds registry.Credentials, o *output) error {
-	named, err := reference.ParseNamed(name)
+	named, err := s.registries.Normalize(name)
 	if err != nil {
 		return err
 	}
@@ -169,7 +176,7 @@ func (s *Service) pushOne(ctx context.Context, name string, creds registry.Crede
 		return err
 	}
 	tracker := docker.NewInMemoryTracker()
-	pusher, err := s.registries.Resolver(creds, tracker).Pusher(ctx, name)
+	pusher, err := s.registries.Resolver(creds, tracker).Pusher(ctx, named.String())
 	if err != nil {
 		return pushError(err, named, creds)
 	}
@@ -177,17 +184,31 @@ func (s *Service) pushOne(ctx context.Context, name string, creds registry.Crede
 	for _, m := range manifests {
 		progress.prepare(m.Layers)
 	}
+	// Blobs pushed are labelled with the repository they are in now, so
+	// that a push to another repository of the registry mounts them.
+	source, err := docker.AppendDistributionSourceLabel(s.store.Content, named.String())
+	if err != nil {
+		return err
+	}
 	wrapper := func(h images.Handler) images.Handler {
 		return images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-			if !images.IsLayerType(desc.MediaType) {
+			if images.IsManifestType(desc.MediaType) || images.IsIndexType(desc.MediaType) {
 				return h.Handle(ctx, desc)
 			}
-			progress.started(desc, remotes.MakeRefKey(ctx, desc))
+			layer := images.IsLayerType(desc.MediaType)
+			if layer {
+				progress.started(desc, remotes.MakeRefKey(ctx, desc))
+			}
 			children, err := h.Handle(ctx, desc)
 			if err != nil {
 				return nil, err
 			}
-			progress.done(desc)
+			if _, err := source(ctx, desc); err != nil {
+				log.G(ctx).WithError(err).WithField("digest", desc.Digest).Debug("cannot record where a blob was pushed")
+			}
+			if layer {
+				progress.done(desc)
+			}
 			return children, nil
 		})
 	}
