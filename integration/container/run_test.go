@@ -45,7 +45,7 @@ func TestRunForeground(t *testing.T) {
 			{[]string{"busybox", "sh", "-c", "exit 1"}, 1},
 			{[]string{"busybox", "sh", "-c", "exit 255"}, 255},
 			{[]string{"busybox", "sh", "-c", `sh -c 'kill -9 $$'; exit $?`}, 137},
-			{[]string{"nosuchimage_x"}, 125},
+			{[]string{"--pull", "never", "nosuchimage_x"}, 125},
 			{[]string{"--nosuchflag", "busybox"}, 125},
 			{[]string{"--memory", "lots", "busybox", "true"}, 125},
 			{[]string{"--network", "bridge0", "busybox", "true"}, 125},
@@ -61,7 +61,7 @@ func TestRunForeground(t *testing.T) {
 			if tc.code >= 125 && tc.code <= 127 && !strings.Contains(res.Stderr, "pouch") && !strings.Contains(res.Stderr, "rror") {
 				t.Errorf("pouch run --rm %s: no error message: %q", strings.Join(tc.args, " "), res.Stderr)
 			}
-			if tc.code == 125 && tc.args[0] == "nosuchimage_x" && !strings.Contains(res.Stderr, "No such image") {
+			if tc.code == 125 && strings.Contains(strings.Join(tc.args, " "), "nosuchimage_x") && !strings.Contains(res.Stderr, "No such image") {
 				t.Errorf("unknown image: %q", res.Stderr)
 			}
 		}
