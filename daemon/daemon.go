@@ -79,7 +79,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	gc := imagesvc.NewCollector(store, time.Second)
-	defer gc.Wait()
+	defer gc.Close()
 	images := imagesvc.New(store, gc)
 	images.SetRegistries(registries)
 	if err := images.Recover(ctx); err != nil {

@@ -108,6 +108,11 @@ func TestRunRemove(t *testing.T) {
 	// When `run --rm` returns, the container is gone.
 	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
 	id := fullIDFromPrefix(t, prefix)
+	// The container is unlisted as soon as it exits; its files, mount and
+	// cgroups go right after, off the client's path.
+	eventually(t, 10*time.Second, "the files of the removed container to go", func() bool {
+		return !exists(recordDir(id)) && !exists(bundleDir(id))
+	})
 	assertRemoved(t, id, snap)
 	// The name is free again.
 	if res := runFG(t, "--name", name, "busybox", "true"); res.ExitCode != 0 {

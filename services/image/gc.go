@@ -64,6 +64,19 @@ func (c *Collector) Wait() {
 	c.running.Wait()
 }
 
+// Close drops a collection that has not started yet, so a stopping daemon
+// does not wait for the debounce (the next daemon collects at start), and
+// waits for one that is running.
+func (c *Collector) Close() {
+	c.mu.Lock()
+	if c.timer != nil && c.timer.Stop() {
+		c.timer = nil
+		c.running.Done()
+	}
+	c.mu.Unlock()
+	c.running.Wait()
+}
+
 // Recover runs at daemon start. Leases only live while a load or a pull
 // runs, so any lease left is from a pouchd that died mid-write (kill -9):
 // it is dropped, and a collection removes what it held, half-written
@@ -84,7 +97,9 @@ func (s *Service) Recover(ctx context.Context) error {
 	}
 	if len(ls) > 0 || len(ingests) > 0 {
 		log.G(ctx).WithField("leases", len(ls)).WithField("ingests", len(ingests)).Info("collecting what an interrupted pull or load left")
-		s.gc.Schedule()
 	}
+	// Also what a removal just before the last stop left for a GC that
+	// was then dropped (Collector.Close).
+	s.gc.Schedule()
 	return nil
 }
