@@ -93,7 +93,9 @@ func (m *Manager) command(ctx context.Context, id, bundle, action string) *exec.
 	if m.cfg.Debug {
 		args = append(args, "-debug")
 	}
-	args = append(args, action)
+	if action != "" {
+		args = append(args, action)
+	}
 	cmd := exec.CommandContext(ctx, m.cfg.Binary, args...)
 	cmd.Dir = bundle
 	cmd.Env = append(os.Environ(),
@@ -108,7 +110,7 @@ func (m *Manager) command(ctx context.Context, id, bundle, action string) *exec.
 
 // Start starts a shim for the container whose bundle (a directory named
 // after the container id, holding config.json) is given, and connects to it.
-func (m *Manager) Start(ctx context.Context, id, bundle string, rt Runtime) (_ *Shim, retErr error) {
+func (m *Manager) Start(ctx context.Context, id, bundle string) (_ *Shim, retErr error) {
 	ctx = m.ctx(ctx)
 	if filepath.Base(bundle) != id {
 		return nil, fmt.Errorf("bundle %s must be named after container %s: %w", bundle, id, errdefs.ErrInvalidArgument)
@@ -125,38 +127,11 @@ func (m *Manager) Start(ctx context.Context, id, bundle string, rt Runtime) (_ *
 			logs.Close()
 		}
 	}()
-	socketDir := m.cfg.SocketDir
-	params := bootapi.BootstrapParams{
-		InstanceID:             id,
-		Namespace:              Namespace,
-		LogLevel:               bootapi.LogLevel_LOG_LEVEL_INFO,
-		ContainerdGrpcAddress:  m.cfg.EventsAddress,
-		ContainerdTtrpcAddress: m.cfg.EventsAddress,
-		ContainerdBinary:       m.cfg.Binary,
-		SocketDir:              &socketDir,
-	}
-	if m.cfg.Debug {
-		params.LogLevel = bootapi.LogLevel_LOG_LEVEL_DEBUG
-	}
-	if err := params.AddExtension(runcOptions(rt)); err != nil {
-		return nil, err
-	}
-	in, err := proto.Marshal(&params)
+	address, err := m.spawn(id, bundle)
 	if err != nil {
 		return nil, err
 	}
-	cmd := m.command(ctx, id, bundle, "start")
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("start shim: %s: %w", strings.TrimSpace(stderr.String()), err)
-	}
-	var result bootapi.BootstrapResult
-	if err := proto.Unmarshal(out, &result); err != nil {
-		return nil, fmt.Errorf("shim start answer: %w", err)
-	}
+	result := bootapi.BootstrapResult{Version: 3, Address: address, Protocol: "ttrpc"}
 	b, err := json.Marshal(&result)
 	if err != nil {
 		return nil, err
@@ -171,6 +146,68 @@ func (m *Manager) Start(ctx context.Context, id, bundle string, rt Runtime) (_ *
 		return nil, err
 	}
 	return s, nil
+}
+
+// spawn starts the long-lived shim process itself, the way the shim's own
+// `start` action would (a listening socket handed over as fd 3, and fd 4
+// for the debug socket; its own process group; the OOM score just above
+// the daemon's), but without that extra helper process: starting a process
+// is the costliest step of a container start here. It returns the address.
+func (m *Manager) spawn(id, bundle string) (string, error) {
+	ctx := m.ctx(context.Background())
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	var addresses []string
+	for _, debug := range []bool{false, true} {
+		if debug && !m.cfg.Debug {
+			break
+		}
+		address, err := shimutil.CreateSocketAddress(ctx, m.cfg.SocketDir, m.cfg.EventsAddress, id, debug)
+		if err != nil {
+			return "", err
+		}
+		l, err := shimutil.NewSocket(address)
+		if err != nil && shimutil.SocketEaddrinuse(err) {
+			// Left by a shim that died: nobody serves it.
+			_ = shimutil.RemoveSocket(address)
+			l, err = shimutil.NewSocket(address)
+		}
+		if err != nil {
+			return "", fmt.Errorf("shim socket: %w", err)
+		}
+		// The shim owns the socket from now on: closing our copy must not
+		// unlink it.
+		l.SetUnlinkOnClose(false)
+		f, err := l.File()
+		l.Close()
+		if err != nil {
+			_ = shimutil.RemoveSocket(address)
+			return "", err
+		}
+		files = append(files, f)
+		addresses = append(addresses, address)
+	}
+	// The shim finds its socket directory through this link to clean up.
+	link := filepath.Join(bundle, "s")
+	_ = os.Remove(link)
+	if err := os.Symlink(m.cfg.SocketDir, link); err != nil {
+		return "", err
+	}
+	cmd := m.command(context.Background(), id, bundle, "")
+	cmd.ExtraFiles = files
+	if err := cmd.Start(); err != nil {
+		removeSockets(ctx, addresses)
+		return "", fmt.Errorf("start shim: %w", err)
+	}
+	go cmd.Wait() //nolint:errcheck // reaped while we live; init reaps it after
+	if err := shimutil.AdjustOOMScore(cmd.Process.Pid); err != nil {
+		log.G(ctx).WithError(err).Debug("adjust the shim's OOM score")
+	}
+	return addresses[0], nil
 }
 
 // Connect reconnects to the shim of a bundle after a daemon restart.

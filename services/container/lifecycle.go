@@ -175,7 +175,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		}
 	}()
 	rt := shim.Runtime{Binary: runtimeBin, Root: filepath.Join(s.cfg.RuntimeRoot, c.Runtime)}
-	sh, err := s.shims.Start(ctx, c.ID, bundle, rt)
+	sh, err := s.shims.Start(ctx, c.ID, bundle)
 	if err != nil {
 		return err
 	}
