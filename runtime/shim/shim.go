@@ -127,10 +127,17 @@ func (m *Manager) Start(ctx context.Context, id, bundle string) (_ *Shim, retErr
 			logs.Close()
 		}
 	}()
-	address, err := m.spawn(id, bundle)
+	address, proc, err := m.spawn(id, bundle)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if retErr != nil {
+			// No task was created yet: stopping the shim is all it takes.
+			_ = proc.Kill()
+			removeSockets(ctx, m.sockets(ctx, id, address))
+		}
+	}()
 	result := bootapi.BootstrapResult{Version: 3, Address: address, Protocol: "ttrpc"}
 	b, err := json.Marshal(&result)
 	if err != nil {
@@ -139,13 +146,7 @@ func (m *Manager) Start(ctx context.Context, id, bundle string) (_ *Shim, retErr
 	if err := os.WriteFile(filepath.Join(bundle, "bootstrap.json"), b, 0o600); err != nil {
 		return nil, err
 	}
-	s, err := connect(id, bundle, m.sockets(ctx, id, result.GetAddress()), logs)
-	if err != nil {
-		// The shim is up but we cannot talk to it: ask it to go.
-		_, _ = m.Cleanup(context.WithoutCancel(ctx), id, bundle)
-		return nil, err
-	}
-	return s, nil
+	return connect(id, bundle, m.sockets(ctx, id, result.GetAddress()), logs)
 }
 
 // spawn starts the long-lived shim process itself, the way the shim's own
@@ -153,22 +154,25 @@ func (m *Manager) Start(ctx context.Context, id, bundle string) (_ *Shim, retErr
 // for the debug socket; its own process group; the OOM score just above
 // the daemon's), but without that extra helper process: starting a process
 // is the costliest step of a container start here. It returns the address.
-func (m *Manager) spawn(id, bundle string) (string, error) {
+func (m *Manager) spawn(id, bundle string) (_ string, _ *os.Process, retErr error) {
 	ctx := m.ctx(context.Background())
 	var files []*os.File
+	var addresses []string
 	defer func() {
 		for _, f := range files {
 			f.Close()
 		}
+		if retErr != nil {
+			removeSockets(ctx, addresses)
+		}
 	}()
-	var addresses []string
 	for _, debug := range []bool{false, true} {
 		if debug && !m.cfg.Debug {
 			break
 		}
 		address, err := shimutil.CreateSocketAddress(ctx, m.cfg.SocketDir, m.cfg.EventsAddress, id, debug)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		l, err := shimutil.NewSocket(address)
 		if err != nil && shimutil.SocketEaddrinuse(err) {
@@ -177,7 +181,7 @@ func (m *Manager) spawn(id, bundle string) (string, error) {
 			l, err = shimutil.NewSocket(address)
 		}
 		if err != nil {
-			return "", fmt.Errorf("shim socket: %w", err)
+			return "", nil, fmt.Errorf("shim socket: %w", err)
 		}
 		// The shim owns the socket from now on: closing our copy must not
 		// unlink it.
@@ -186,7 +190,7 @@ func (m *Manager) spawn(id, bundle string) (string, error) {
 		l.Close()
 		if err != nil {
 			_ = shimutil.RemoveSocket(address)
-			return "", err
+			return "", nil, err
 		}
 		files = append(files, f)
 		addresses = append(addresses, address)
@@ -195,19 +199,18 @@ func (m *Manager) spawn(id, bundle string) (string, error) {
 	link := filepath.Join(bundle, "s")
 	_ = os.Remove(link)
 	if err := os.Symlink(m.cfg.SocketDir, link); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	cmd := m.command(context.Background(), id, bundle, "")
 	cmd.ExtraFiles = files
 	if err := cmd.Start(); err != nil {
-		removeSockets(ctx, addresses)
-		return "", fmt.Errorf("start shim: %w", err)
+		return "", nil, fmt.Errorf("start shim: %w", err)
 	}
 	go cmd.Wait() //nolint:errcheck // reaped while we live; init reaps it after
 	if err := shimutil.AdjustOOMScore(cmd.Process.Pid); err != nil {
 		log.G(ctx).WithError(err).Debug("adjust the shim's OOM score")
 	}
-	return addresses[0], nil
+	return addresses[0], cmd.Process, nil
 }
 
 // Connect reconnects to the shim of a bundle after a daemon restart.

@@ -119,6 +119,11 @@ func newID() string {
 func (s *Service) reserveName(id, name string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.reserveNameLocked(id, name)
+}
+
+// reserveNameLocked is reserveName for callers holding s.mu.
+func (s *Service) reserveNameLocked(id, name string) (string, error) {
 	if name == "" {
 		for i := 0; ; i++ {
 			n := namesgen.Name(i)
@@ -405,34 +410,35 @@ func (s *Service) removeLeftovers(ctx context.Context, id, snapshotKey string) {
 
 // Rename renames a container.
 func (s *Service) Rename(ref, newName string) error {
-	c, err := s.Get(ref)
-	if err != nil {
-		return err
-	}
 	if newName == "" {
 		return fmt.Errorf("Neither old nor new names may be empty: %w", errdefs.ErrInvalidArgument)
 	}
 	newName = strings.TrimPrefix(newName, "/")
-	c.mu.RLock()
-	old := c.Name
-	c.mu.RUnlock()
-	if old == newName {
-		return fmt.Errorf("Renaming a container with the same name as its current name: %w", errdefs.ErrInvalidArgument)
-	}
-	if _, err := s.reserveName(c.ID, newName); err != nil {
+	// One critical section: two renames, or a rename and a removal, must
+	// not leave a name reserved for nobody.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.getLocked(ref)
+	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.Name = newName
-	err = c.save()
-	if err != nil {
-		c.Name = old
+	defer c.mu.Unlock()
+	old := c.Name
+	if old == newName {
+		return fmt.Errorf("Renaming a container with the same name as its current name: %w", errdefs.ErrInvalidArgument)
 	}
-	c.mu.Unlock()
-	if err != nil {
-		s.releaseName(newName)
+	if _, err := s.reserveNameLocked(c.ID, newName); err != nil {
 		return err
 	}
-	s.releaseName(old)
+	c.Name = newName
+	if err := c.save(); err != nil {
+		c.Name = old
+		delete(s.names, newName)
+		return err
+	}
+	if s.names[old] == c.ID {
+		delete(s.names, old)
+	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -666,8 +667,11 @@ func (s *Service) oomKills(id string) int {
 	return 0
 }
 
-// cgroupRoots lists the mounted cgroup hierarchies.
-func cgroupRoots() []string {
+// cgroupRoots lists the mounted cgroup hierarchies. They do not change
+// while the daemon runs: read once, not on every exit.
+var cgroupRoots = sync.OnceValue(readCgroupRoots)
+
+func readCgroupRoots() []string {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil

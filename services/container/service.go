@@ -229,7 +229,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 		exit = &shim.Exit{Status: 255}
 	}
 	l.Info("shim of container was gone; recorded its exit")
-	s.handleExit(ctx, c, *exit)
+	s.handleExit(context.WithoutCancel(ctx), c, *exit)
 }
 
 // background is the context of work the service does on its own (exit

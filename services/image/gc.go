@@ -35,18 +35,24 @@ func (c *Collector) Schedule() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.timer != nil {
+	// Push a pending collection back; one that already fired runs as it
+	// is, and this call schedules the next.
+	if c.timer != nil && c.timer.Stop() {
 		c.timer.Reset(c.delay)
 		return
 	}
 	c.running.Add(1)
-	c.timer = time.AfterFunc(c.delay, func() {
+	var t *time.Timer
+	t = time.AfterFunc(c.delay, func() {
 		defer c.running.Done()
 		c.mu.Lock()
-		c.timer = nil
+		if c.timer == t {
+			c.timer = nil
+		}
 		c.mu.Unlock()
 		c.Run(context.Background())
 	})
+	c.timer = t
 }
 
 // Run collects now.
