@@ -90,3 +90,25 @@ func imageWith(entrypoint, cmd []string) *imagesvc.Image {
 	img.Config.Config.Cmd = cmd
 	return img
 }
+
+func TestConcurrentRenamesLeaveOneName(t *testing.T) {
+	id := strings.Repeat("a", 64)
+	s := serviceWith(map[string]string{id: "old"})
+	s.byID[id].dir = t.TempDir()
+	done := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func(i int) { done <- s.Rename("old", "new"+string(rune('a'+i))) }(i)
+	}
+	ok := 0
+	for i := 0; i < 8; i++ {
+		if err := <-done; err == nil {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d renames of the same old name succeeded, want 1", ok)
+	}
+	if len(s.names) != 1 || s.names[s.byID[id].Name] != id {
+		t.Fatalf("names %v, container named %q", s.names, s.byID[id].Name)
+	}
+}
