@@ -422,35 +422,12 @@ func TestLoadBrokenArchives(t *testing.T) {
 // snapshots returns the overlay snapshot directories the store holds.
 func snapshots(t *testing.T) map[string]bool {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(d.Home, "image", "snapshots", "overlayfs", "snapshots"))
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	out := map[string]bool{}
-	for _, e := range entries {
-		out[e.Name()] = true
-	}
-	return out
+	return dirEntries(t, filepath.Join(d.Home, "image", "snapshots", "overlayfs", "snapshots"))
 }
 
 func waitNoNewSnapshots(t *testing.T, before map[string]bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var extra []string
-		for s := range snapshots(t) {
-			if !before[s] {
-				extra = append(extra, s)
-			}
-		}
-		if len(extra) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("snapshots left behind 10s after a failed load: %v", extra)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitNoNew(t, "snapshots", snapshots, before)
 }
 
 // Two loads of the same archive at once both succeed and leave one image.

@@ -295,7 +295,13 @@ func blobDir() string {
 
 func blobs(t *testing.T) map[string]bool {
 	t.Helper()
-	entries, err := os.ReadDir(blobDir())
+	return dirEntries(t, blobDir())
+}
+
+// dirEntries returns the names in dir (none if it does not exist).
+func dirEntries(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
@@ -311,19 +317,25 @@ func blobs(t *testing.T) map[string]bool {
 // background after a failed load.
 func waitNoNewBlobs(t *testing.T, before map[string]bool) {
 	t.Helper()
+	waitNoNew(t, "blobs", blobs, before)
+}
+
+// waitNoNew waits up to 10s until list holds nothing that was not in before.
+func waitNoNew(t *testing.T, what string, list func(*testing.T) map[string]bool, before map[string]bool) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var extra []string
-		for b := range blobs(t) {
-			if !before[b] {
-				extra = append(extra, b)
+		for name := range list(t) {
+			if !before[name] {
+				extra = append(extra, name)
 			}
 		}
 		if len(extra) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("blobs left behind 10s after a failed load: %v", extra)
+			t.Fatalf("%s left behind 10s after a failed load: %v", what, extra)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
