@@ -15,6 +15,7 @@ import (
 	"github.com/pouchcontainer/pouch/cli/config"
 	"github.com/pouchcontainer/pouch/cli/container"
 	"github.com/pouchcontainer/pouch/cli/image"
+	"github.com/pouchcontainer/pouch/cli/network"
 	"github.com/pouchcontainer/pouch/cli/registry"
 	"github.com/pouchcontainer/pouch/cli/system"
 	"github.com/pouchcontainer/pouch/client"
@@ -57,6 +58,7 @@ func Run(ctx context.Context, streams command.Streams, args []string) int {
 func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(*client.Client)) *cobra.Command {
 	containerDeps := &container.Deps{Streams: streams}
 	imageDeps := &image.Deps{Streams: streams}
+	networkDeps := &network.Deps{Streams: streams}
 	registryDeps := &registry.Deps{Streams: streams}
 	systemDeps := &system.Deps{
 		Streams: streams,
@@ -84,6 +86,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 			configDir, _ := config.Dir()
 			containerDeps.Client, containerDeps.ConfigDir = api, configDir
 			imageDeps.Client, imageDeps.ConfigDir = api, configDir
+			networkDeps.Client = api
 			registryDeps.Client, registryDeps.ConfigDir = api, configDir
 			systemDeps.Client = api
 			systemDeps.Debug = opts.debug
@@ -113,6 +116,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 	root.AddCommand(
 		container.NewContainerCommand(containerDeps),
 		image.NewImageCommand(imageDeps),
+		network.NewNetworkCommand(networkDeps),
 	)
 	root.AddCommand(container.NewTopLevelCommands(containerDeps)...)
 	root.AddCommand(image.NewTopLevelCommands(imageDeps)...)

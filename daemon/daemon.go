@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	authrouter "github.com/pouchcontainer/pouch/daemon/router/auth"
 	containerrouter "github.com/pouchcontainer/pouch/daemon/router/container"
 	imagerouter "github.com/pouchcontainer/pouch/daemon/router/image"
+	networkrouter "github.com/pouchcontainer/pouch/daemon/router/network"
 	systemrouter "github.com/pouchcontainer/pouch/daemon/router/system"
 	"github.com/pouchcontainer/pouch/daemon/server"
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -33,6 +35,7 @@ import (
 	"github.com/pouchcontainer/pouch/runtime/shim"
 	containersvc "github.com/pouchcontainer/pouch/services/container"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
+	netsvc "github.com/pouchcontainer/pouch/services/network"
 )
 
 // Run runs pouchd until ctx is cancelled (SIGTERM), then stops serving
@@ -105,6 +108,12 @@ func Run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	images.SetUsage(containers)
+	networks, err := newNetworks(cfg)
+	if err != nil {
+		return err
+	}
+	defer networks.Close()
+	containers.SetNetworks(networks)
 	events, err := shim.ServeEvents(eventsPath, containers.HandleEvent)
 	if err != nil {
 		return fmt.Errorf("serve shim events: %w", err)
@@ -123,6 +132,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 		}),
 		containerrouter.New(containers, images),
 		imagerouter.New(images, containers),
+		networkrouter.New(networks, containers),
 		authrouter.New(registries),
 	)
 	srv.RequestContext = imagestore.WithNamespace
@@ -156,6 +166,37 @@ func Run(ctx context.Context, cfg config.Config) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return nil
+}
+
+// newNetworks opens the network service with the default bridge of the
+// daemon's flags.
+func newNetworks(cfg config.Config) (*netsvc.Service, error) {
+	bip, err := netip.ParsePrefix(cfg.BIP)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --bip %q: want an address with its prefix, such as 192.168.5.1/24", cfg.BIP)
+	}
+	var fixed netip.Prefix
+	if cfg.FixedCIDR != "" {
+		if fixed, err = netip.ParsePrefix(cfg.FixedCIDR); err != nil {
+			return nil, fmt.Errorf("invalid --fixed-cidr %q: want a CIDR such as 192.168.5.128/25", cfg.FixedCIDR)
+		}
+	}
+	if cfg.BridgeName == "" || len(cfg.BridgeName) > 15 {
+		return nil, fmt.Errorf("invalid --bridge-name %q: 1 to 15 characters", cfg.BridgeName)
+	}
+	if cfg.MTU < 0 || (cfg.MTU > 0 && cfg.MTU < 68) {
+		return nil, fmt.Errorf("invalid --mtu %d", cfg.MTU)
+	}
+	return netsvc.New(netsvc.Config{
+		Root:       filepath.Join(cfg.HomeDir, "network"),
+		StateDir:   filepath.Join(cfg.ExecRootDir, "net"),
+		BridgeName: cfg.BridgeName,
+		BIP:        bip,
+		FixedCIDR:  fixed,
+		MTU:        cfg.MTU,
+		IPTables:   cfg.IPTables,
+		IPForward:  cfg.IPForward,
+	})
 }
 
 func setupLogging(debug bool) {

@@ -39,6 +39,17 @@ func RequiresMaxArgs(max int) cobra.PositionalArgs {
 	}
 }
 
+// RequiresRangeArgs returns a cobra argument validator that accepts
+// between min and max arguments.
+func RequiresRangeArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= min && len(args) <= max {
+			return nil
+		}
+		return argsError(cmd, fmt.Sprintf("requires at least %d and at most %d %s", min, max, plural("argument", max)))
+	}
+}
+
 // NoArgs rejects any positional argument.
 func NoArgs(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 )
 
@@ -155,6 +156,7 @@ func TestPsBadFilter(t *testing.T) {
 func TestDisplayPorts(t *testing.T) {
 	any4 := netip.MustParseAddr("0.0.0.0")
 	any6 := netip.MustParseAddr("::")
+	lo := netip.MustParseAddr("127.0.0.1")
 	tests := []struct {
 		ports []container.PortSummary
 		want  string
@@ -171,8 +173,41 @@ func TestDisplayPorts(t *testing.T) {
 		{[]container.PortSummary{
 			{PrivatePort: 53, Type: "tcp"}, {PrivatePort: 53, Type: "udp"}, {PrivatePort: 80, Type: "tcp"},
 		}, "53/tcp, 80/tcp, 53/udp"},
+		// Published on the same port: ranges collapse per address and
+		// protocol; remapped ports come last, one by one.
+		{[]container.PortSummary{
+			{IP: any4, PrivatePort: 80, PublicPort: 8080, Type: "tcp"},
+			{IP: lo, PrivatePort: 9001, PublicPort: 9001, Type: "udp"},
+			{IP: lo, PrivatePort: 9000, PublicPort: 9000, Type: "udp"},
+		}, "127.0.0.1:9000-9001->9000-9001/udp, 0.0.0.0:8080->80/tcp"},
+		{[]container.PortSummary{
+			{IP: any4, PrivatePort: 8001, PublicPort: 9001, Type: "tcp"},
+			{IP: any4, PrivatePort: 8000, PublicPort: 9000, Type: "tcp"},
+			{IP: any6, PrivatePort: 8000, PublicPort: 9000, Type: "tcp"},
+		}, "0.0.0.0:9000->8000/tcp, [::]:9000->8000/tcp, 0.0.0.0:9001->8001/tcp"},
+		// A gap splits a range; exposed-only and published ports mix.
+		{[]container.PortSummary{
+			{PrivatePort: 80, Type: "tcp"}, {PrivatePort: 81, Type: "tcp"}, {PrivatePort: 83, Type: "tcp"},
+			{IP: any4, PrivatePort: 443, PublicPort: 443, Type: "tcp"},
+		}, "80-81/tcp, 83/tcp, 0.0.0.0:443->443/tcp"},
 	}
 	for _, tt := range tests {
 		assertEqual(t, "ports", displayPorts(tt.ports), tt.want)
 	}
+}
+
+func TestPsNetworksColumn(t *testing.T) {
+	fake := &fakeClient{listFunc: func(client.ContainerListOptions) (client.ContainerListResult, error) {
+		return client.ContainerListResult{Items: []container.Summary{
+			{ID: "a", Names: []string{"/web"}, NetworkSettings: &container.NetworkSettingsSummary{
+				Networks: map[string]*network.EndpointSettings{"front": {}, "back": {}},
+			}},
+			{ID: "b", Names: []string{"/solo"}},
+		}}, nil
+	}}
+	deps, out, _ := testDeps(fake, "")
+	if err := execute(t, newPsCommand(deps), "--format", "table {{.Names}}\t{{.Networks}}\t{{.Ports}}"); err != nil {
+		t.Fatal(err)
+	}
+	assertEqual(t, "table", out.String(), "NAMES     NETWORKS     PORTS\nweb       back,front   \nsolo                   \n")
 }

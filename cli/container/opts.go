@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"os"
 	"path"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
 
@@ -36,7 +38,6 @@ type containerOptions struct {
 	tty        bool
 	autoRemove bool
 	restart    string
-	network    string
 	readOnly   bool
 	privileged bool
 	capAdd     []string
@@ -52,6 +53,24 @@ type containerOptions struct {
 	sysctls    []string
 	shmSize    string
 	tmpfs      []string
+
+	// Networking: --network and the endpoint, port, DNS and hosts flags.
+	networks     networkOpt
+	aliases      []string
+	netAliases   []string // hidden --net-alias
+	ipv4         string
+	ipv6         string
+	linkLocalIPs []string
+	macAddress   string
+	domainname   string
+	publish      []string
+	publishAll   bool
+	expose       []string
+	dns          []string
+	dnsSearch    []string
+	dnsOptions   []string
+	dnsOpts      []string // hidden --dns-opt
+	extraHosts   []string
 
 	// How the image is pulled: --pull, --platform and -q.
 	pull     string
@@ -83,7 +102,6 @@ func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
 	flags.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	flags.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	flags.StringVar(&o.restart, "restart", "", "Restart policy to apply when a container exits (no|always|on-failure[:max-retries]|unless-stopped)")
-	flags.StringVar(&o.network, "network", "", "Connect a container to a network")
 	flags.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	flags.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
 	flags.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -99,9 +117,35 @@ func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
 	flags.StringArrayVar(&o.sysctls, "sysctl", nil, "Sysctl options (key=value)")
 	flags.StringVar(&o.shmSize, "shm-size", "", "Size of /dev/shm")
 	flags.StringArrayVar(&o.tmpfs, "tmpfs", nil, "Mount a tmpfs directory (path[:options])")
+	addNetworkFlags(flags, o)
 	flags.StringVar(&o.pull, "pull", pullMissing, `Pull image before creating ("`+pullAlways+`", "`+pullMissing+`", "`+pullNever+`")`)
 	flags.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable")
 	flags.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress the pull output")
+}
+
+// addNetworkFlags adds docker's network and port publishing flags, with
+// its hidden spellings --net, --net-alias and --dns-opt.
+func addNetworkFlags(flags *pflag.FlagSet, o *containerOptions) {
+	flags.Var(&o.networks, "network", "Connect a container to a network")
+	flags.Var(&o.networks, "net", "Connect a container to a network")
+	_ = flags.MarkHidden("net")
+	flags.StringArrayVar(&o.aliases, "network-alias", nil, "Add network-scoped alias for the container")
+	flags.StringArrayVar(&o.netAliases, "net-alias", nil, "Add network-scoped alias for the container")
+	_ = flags.MarkHidden("net-alias")
+	flags.StringVar(&o.ipv4, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
+	flags.StringVar(&o.ipv6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
+	flags.StringArrayVar(&o.linkLocalIPs, "link-local-ip", nil, "Container IPv4/IPv6 link-local addresses")
+	flags.StringVar(&o.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+	flags.StringVar(&o.domainname, "domainname", "", "Container NIS domain name")
+	flags.StringArrayVarP(&o.publish, "publish", "p", nil, "Publish a container's port(s) to the host")
+	flags.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+	flags.StringArrayVar(&o.expose, "expose", nil, "Expose a port or a range of ports")
+	flags.StringArrayVar(&o.dns, "dns", nil, "Set custom DNS servers")
+	flags.StringArrayVar(&o.dnsSearch, "dns-search", nil, "Set custom DNS search domains")
+	flags.StringArrayVar(&o.dnsOptions, "dns-option", nil, "Set DNS options")
+	flags.StringArrayVar(&o.dnsOpts, "dns-opt", nil, "Set DNS options")
+	_ = flags.MarkHidden("dns-opt")
+	flags.StringArrayVar(&o.extraHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 }
 
 // fromFlags records which flags were given explicitly.
@@ -117,12 +161,13 @@ func (o *containerOptions) fromFlags(flags *pflag.FlagSet, args []string) {
 // createRequest is what create and run send to the daemon, and how they
 // pull the image.
 type createRequest struct {
-	Name       string
-	Config     *container.Config
-	HostConfig *container.HostConfig
-	Platform   *ocispec.Platform
-	Pull       string // pullAlways, pullMissing or pullNever
-	QuietPull  bool
+	Name             string
+	Config           *container.Config
+	HostConfig       *container.HostConfig
+	NetworkingConfig *network.NetworkingConfig
+	Platform         *ocispec.Platform
+	Pull             string // pullAlways, pullMissing or pullNever
+	QuietPull        bool
 }
 
 // parse validates the options and translates them into an API request.
@@ -170,6 +215,10 @@ func (o *containerOptions) parse() (*createRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	netCfg, err := o.parseNetworking()
+	if err != nil {
+		return nil, err
+	}
 
 	cfg := &container.Config{
 		Image:        o.image,
@@ -178,6 +227,8 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		WorkingDir:   o.workdir,
 		User:         o.user,
 		Hostname:     o.hostname,
+		Domainname:   o.domainname,
+		ExposedPorts: netCfg.exposed,
 		Labels:       labels,
 		Tty:          o.tty,
 		OpenStdin:    o.stdin,
@@ -190,38 +241,84 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		// An explicit empty --entrypoint resets the image's entrypoint.
 		cfg.Entrypoint = []string{o.entrypoint}
 	}
-	network := o.network
-	if network == "" {
-		network = "default"
-	}
 	host := &container.HostConfig{
-		AutoRemove:     o.autoRemove,
-		RestartPolicy:  restart,
-		NetworkMode:    container.NetworkMode(network),
-		ReadonlyRootfs: o.readOnly,
-		Privileged:     o.privileged,
-		CapAdd:         o.capAdd,
-		CapDrop:        o.capDrop,
-		SecurityOpt:    secOpts.opts,
-		MaskedPaths:    secOpts.maskedPaths,
-		ReadonlyPaths:  secOpts.readonlyPaths,
-		Sysctls:        sysctls,
-		ShmSize:        shmSize,
-		Tmpfs:          tmpfs,
-		Resources:      resources,
+		AutoRemove:      o.autoRemove,
+		RestartPolicy:   restart,
+		NetworkMode:     container.NetworkMode(o.networks.mode()),
+		PortBindings:    netCfg.bindings,
+		PublishAllPorts: o.publishAll,
+		DNS:             netCfg.dns,
+		DNSSearch:       netCfg.dnsSearch,
+		DNSOptions:      netCfg.dnsOptions,
+		ExtraHosts:      netCfg.extraHosts,
+		ReadonlyRootfs:  o.readOnly,
+		Privileged:      o.privileged,
+		CapAdd:          o.capAdd,
+		CapDrop:         o.capDrop,
+		SecurityOpt:     secOpts.opts,
+		MaskedPaths:     secOpts.maskedPaths,
+		ReadonlyPaths:   secOpts.readonlyPaths,
+		Sysctls:         sysctls,
+		ShmSize:         shmSize,
+		Tmpfs:           tmpfs,
+		Resources:       resources,
 	}
 	pull := o.pull
 	if pull == "" {
 		pull = pullMissing
 	}
 	return &createRequest{
-		Name:       o.name,
-		Config:     cfg,
-		HostConfig: host,
-		Platform:   platform,
-		Pull:       pull,
-		QuietPull:  o.quiet,
+		Name:             o.name,
+		Config:           cfg,
+		HostConfig:       host,
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: netCfg.endpoints},
+		Platform:         platform,
+		Pull:             pull,
+		QuietPull:        o.quiet,
 	}, nil
+}
+
+// networking is what the network flags translate to.
+type networking struct {
+	exposed    network.PortSet
+	bindings   network.PortMap
+	dns        []netip.Addr
+	dnsSearch  []string
+	dnsOptions []string
+	extraHosts []string
+	endpoints  map[string]*network.EndpointSettings
+}
+
+// parseNetworking validates the network, port, DNS and host flags. Like
+// docker, published ports are exposed too, and the DNS search and option
+// lists are sent empty rather than null.
+func (o *containerOptions) parseNetworking() (networking, error) {
+	var n networking
+	var err error
+	if n.exposed, n.bindings, err = parsePublish(o.publish); err != nil {
+		return n, err
+	}
+	if err = parseExpose(n.exposed, o.expose); err != nil {
+		return n, err
+	}
+	if n.dns, err = parseDNS(o.dns); err != nil {
+		return n, err
+	}
+	if n.dnsSearch, err = parseDNSSearch(o.dnsSearch); err != nil {
+		return n, err
+	}
+	n.dnsOptions = append(append([]string{}, o.dnsOptions...), o.dnsOpts...)
+	if n.extraHosts, err = parseExtraHosts(o.extraHosts); err != nil {
+		return n, err
+	}
+	n.endpoints, err = endpointsConfig(&o.networks, endpointFlags{
+		ipv4:         o.ipv4,
+		ipv6:         o.ipv6,
+		aliases:      append(append([]string(nil), o.aliases...), o.netAliases...),
+		macAddress:   o.macAddress,
+		linkLocalIPs: o.linkLocalIPs,
+	})
+	return n, err
 }
 
 func (o *containerOptions) parseResources() (container.Resources, error) {

@@ -64,10 +64,11 @@ func createContainer(ctx context.Context, deps *Deps, req *createRequest) (strin
 		}
 	}
 	opts := client.ContainerCreateOptions{
-		Name:       req.Name,
-		Config:     req.Config,
-		HostConfig: req.HostConfig,
-		Platform:   req.Platform,
+		Name:             req.Name,
+		Config:           req.Config,
+		HostConfig:       req.HostConfig,
+		NetworkingConfig: req.NetworkingConfig,
+		Platform:         req.Platform,
 	}
 	res, err := deps.Client.ContainerCreate(ctx, opts)
 	if err != nil && cerrdefs.IsNotFound(err) && named != nil && req.Pull == pullMissing {

@@ -29,6 +29,14 @@ type Config struct {
 	RegistryMirrors    []string `json:"registry-mirrors"`    // URLs of Docker Hub mirrors
 	DefaultRegistry    string   `json:"default-registry"`    // registry of names without one
 	CertsDir           string   `json:"certs-dir"`           // HOST[:PORT]/{ca.crt,client.cert,client.key}
+
+	// The default bridge network.
+	BridgeName string `json:"bridge-name"`
+	BIP        string `json:"bip"`        // the bridge's address with its prefix
+	FixedCIDR  string `json:"fixed-cidr"` // where container addresses come from
+	MTU        int    `json:"mtu"`
+	IPTables   bool   `json:"iptables"`
+	IPForward  bool   `json:"ipforward"`
 }
 
 // DefaultFile is where the config file is looked for.
@@ -43,6 +51,10 @@ func Default() Config {
 		DefaultRuntime: "runc",
 		CgroupParent:   "pouch",
 		CertsDir:       "/etc/pouch/certs.d",
+		BridgeName:     "p0",
+		BIP:            "192.168.5.1/24",
+		IPTables:       true,
+		IPForward:      true,
 	}
 }
 
@@ -59,6 +71,12 @@ func (c *Config) Flags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.RegistryMirrors, "registry-mirrors", c.RegistryMirrors, "Docker Hub mirror URL, tried in order before Docker Hub, repeatable")
 	fs.StringVar(&c.DefaultRegistry, "default-registry", c.DefaultRegistry, "Registry of image names that name none (default docker.io)")
 	fs.StringVar(&c.CertsDir, "certs-dir", c.CertsDir, "Directory of per-registry TLS files: HOST[:PORT]/ca.crt, client.cert, client.key")
+	fs.StringVar(&c.BridgeName, "bridge-name", c.BridgeName, "Linux bridge of the default bridge network")
+	fs.StringVar(&c.BIP, "bip", c.BIP, "Address and prefix of the default bridge (its gateway and subnet)")
+	fs.StringVar(&c.FixedCIDR, "fixed-cidr", c.FixedCIDR, "Range of the default bridge's subnet that container addresses come from")
+	fs.IntVar(&c.MTU, "mtu", c.MTU, "MTU of the default bridge network (0: the kernel's default, 1500)")
+	fs.BoolVar(&c.IPTables, "iptables", c.IPTables, "Write iptables rules: masquerade, published ports, isolation of networks")
+	fs.BoolVar(&c.IPForward, "ipforward", c.IPForward, "Enable IPv4 forwarding at start")
 }
 
 // Merge applies the config file at path onto c, whose flags were parsed
@@ -123,6 +141,18 @@ func (c *Config) Merge(fs *pflag.FlagSet, path string, required bool) error {
 			c.DefaultRegistry = file.DefaultRegistry
 		case "certs-dir":
 			c.CertsDir = file.CertsDir
+		case "bridge-name":
+			c.BridgeName = file.BridgeName
+		case "bip":
+			c.BIP = file.BIP
+		case "fixed-cidr":
+			c.FixedCIDR = file.FixedCIDR
+		case "mtu":
+			c.MTU = file.MTU
+		case "iptables":
+			c.IPTables = file.IPTables
+		case "ipforward":
+			c.IPForward = file.IPForward
 		}
 	}
 	return nil

@@ -61,6 +61,7 @@ type Container struct {
 	HostsPath      string
 	SnapshotKey    string
 	LoggerPid      int
+	Network        NetworkState
 
 	dir    string // persistent record directory
 	bundle string // runtime bundle directory
@@ -101,6 +102,7 @@ type record struct {
 	HostsPath      string
 	SnapshotKey    string
 	LoggerPid      int
+	Network        NetworkState
 }
 
 const recordFile = "config.json"
@@ -112,7 +114,7 @@ func (c *Container) save() error {
 		Config: c.Config, HostConfig: c.HostConfig, Path: c.Path, Args: c.Args, State: c.State,
 		RestartCount: c.RestartCount, Runtime: c.Runtime, LogPath: c.LogPath,
 		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
-		SnapshotKey: c.SnapshotKey, LoggerPid: c.LoggerPid,
+		SnapshotKey: c.SnapshotKey, LoggerPid: c.LoggerPid, Network: c.Network,
 	}
 	b, err := json.Marshal(&r)
 	if err != nil {
@@ -138,7 +140,7 @@ func loadContainer(dir string) (*Container, error) {
 		Config: r.Config, HostConfig: r.HostConfig, Path: r.Path, Args: r.Args, State: r.State,
 		RestartCount: r.RestartCount, Runtime: r.Runtime, LogPath: r.LogPath,
 		ResolvConfPath: r.ResolvConfPath, HostnamePath: r.HostnamePath, HostsPath: r.HostsPath,
-		SnapshotKey: r.SnapshotKey, LoggerPid: r.LoggerPid,
+		SnapshotKey: r.SnapshotKey, LoggerPid: r.LoggerPid, Network: r.Network,
 		dir: dir, run: newRun(), gone: make(chan struct{}),
 	}
 	return c, nil
@@ -215,6 +217,7 @@ type View struct {
 	ResolvConfPath string
 	HostnamePath   string
 	HostsPath      string
+	Network        NetworkState
 }
 
 // Snapshot returns a consistent view of the container. Config and
@@ -227,5 +230,6 @@ func (c *Container) Snapshot() View {
 		Config: c.Config, HostConfig: c.HostConfig, Path: c.Path, Args: c.Args, State: c.State,
 		RestartCount: c.RestartCount, Runtime: c.Runtime, LogPath: c.LogPath,
 		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
+		Network: c.Network.clone(),
 	}
 }

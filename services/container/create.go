@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/pouchcontainer/pouch/pkg/namesgen"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
@@ -26,9 +28,10 @@ var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
 // CreateOptions is a create request.
 type CreateOptions struct {
-	Name       string
-	Config     *ctypes.Config
-	HostConfig *ctypes.HostConfig
+	Name             string
+	Config           *ctypes.Config
+	HostConfig       *ctypes.HostConfig
+	NetworkingConfig *network.NetworkingConfig
 }
 
 // Create creates a container from an image. Nothing is left behind when it
@@ -42,6 +45,13 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 		hc = &ctypes.HostConfig{}
 	}
 	if err := validateHostConfig(hc); err != nil {
+		return nil, err
+	}
+	networks, err := s.resolveNetworks(hc, opts.NetworkingConfig)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := hostsFile("", netip.Addr{}, hc.ExtraHosts); err != nil {
 		return nil, err
 	}
 	runtimeName := hc.Runtime
@@ -59,8 +69,14 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 	if err != nil {
 		return nil, err
 	}
+	for p := range hc.PortBindings {
+		if cfg.ExposedPorts == nil {
+			cfg.ExposedPorts = network.PortSet{}
+		}
+		cfg.ExposedPorts[p] = struct{}{}
+	}
 	id := newID()
-	if cfg.Hostname == "" && hc.NetworkMode != "host" {
+	if cfg.Hostname == "" && !hc.NetworkMode.IsHost() {
 		cfg.Hostname = id[:12]
 	}
 	name, err := s.reserveName(id, opts.Name)
@@ -93,6 +109,7 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 		Runtime:     runtimeName,
 		LogPath:     filepath.Join(dir, id+"-json.log"),
 		SnapshotKey: id,
+		Network:     NetworkState{Networks: networks},
 		dir:         dir, bundle: filepath.Join(s.cfg.StateDir, id),
 		run: newRun(), gone: make(chan struct{}),
 	}
@@ -165,6 +182,18 @@ func mergeImageConfig(in *ctypes.Config, img *imagesvc.Image) (*ctypes.Config, s
 	if cfg.StopSignal == "" {
 		cfg.StopSignal = ic.StopSignal
 	}
+	if len(ic.ExposedPorts) > 0 {
+		ports := network.PortSet{}
+		for k := range ic.ExposedPorts {
+			if p, err := network.ParsePort(k); err == nil {
+				ports[p] = struct{}{}
+			}
+		}
+		for p := range in.ExposedPorts {
+			ports[p] = struct{}{}
+		}
+		cfg.ExposedPorts = ports
+	}
 	if len(ic.Labels) > 0 {
 		labels := map[string]string{}
 		for k, v := range ic.Labels {
@@ -209,13 +238,6 @@ func mergeEnv(base, over []string) []string {
 }
 
 func validateHostConfig(hc *ctypes.HostConfig) error {
-	switch hc.NetworkMode {
-	case "", "default", "none":
-		hc.NetworkMode = "none"
-	case "host":
-	default:
-		return fmt.Errorf("network mode %q is not supported: use none or host: %w", hc.NetworkMode, errdefs.ErrInvalidArgument)
-	}
 	switch hc.RestartPolicy.Name {
 	case "", "no", "always", "unless-stopped":
 		if hc.RestartPolicy.MaximumRetryCount != 0 {
@@ -247,32 +269,35 @@ func validateHostConfig(hc *ctypes.HostConfig) error {
 }
 
 // writeNetworkFiles writes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf.
+// /etc/resolv.conf. The hosts file gets the container's address at start.
 func (s *Service) writeNetworkFiles(c *Container) error {
 	c.HostnamePath = filepath.Join(c.dir, "hostname")
 	c.HostsPath = filepath.Join(c.dir, "hosts")
 	c.ResolvConfPath = filepath.Join(c.dir, "resolv.conf")
 	hostname := c.Config.Hostname
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-	if c.HostConfig.NetworkMode == "host" {
+	hosts, err := hostsFile(hostname, netip.Addr{}, c.HostConfig.ExtraHosts)
+	if err != nil {
+		return err
+	}
+	if c.HostConfig.NetworkMode.IsHost() {
 		if hostname == "" {
 			hostname, _ = os.Hostname()
 		}
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			hosts = string(b)
+			extra, _ := extraHostLines(c.HostConfig.ExtraHosts)
+			hosts = string(b) + extra
 		}
 	}
-	for _, h := range c.HostConfig.ExtraHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok {
-			return fmt.Errorf("invalid extra host %q: %w", h, errdefs.ErrInvalidArgument)
+	embedded := false
+	if ownsNetwork(c.HostConfig.NetworkMode) && s.networks != nil {
+		if n, err := s.networks.Get(string(c.HostConfig.NetworkMode)); err == nil {
+			embedded = n.UserDefined()
 		}
-		hosts += ip + "\t" + name + "\n"
 	}
 	files := map[string]string{
 		c.HostnamePath:   hostname + "\n",
 		c.HostsPath:      hosts,
-		c.ResolvConfPath: resolvConf(c.HostConfig.NetworkMode == "host"),
+		c.ResolvConfPath: resolvConfFor(c.HostConfig, embedded),
 	}
 	for path, data := range files {
 		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
@@ -280,37 +305,6 @@ func (s *Service) writeNetworkFiles(c *Container) error {
 		}
 	}
 	return nil
-}
-
-// resolvConf derives the container's resolv.conf from the host's: with its
-// own network namespace, loopback resolvers of the host are unreachable and
-// are dropped, falling back to public resolvers as Docker does.
-func resolvConf(hostNet bool) string {
-	b, err := os.ReadFile("/etc/resolv.conf")
-	if err != nil {
-		b = nil
-	}
-	if hostNet {
-		return string(b)
-	}
-	var out []string
-	servers := 0
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "nameserver" {
-			if strings.HasPrefix(f[1], "127.") || f[1] == "::1" {
-				continue
-			}
-			servers++
-		}
-		if strings.TrimSpace(line) != "" {
-			out = append(out, line)
-		}
-	}
-	if servers == 0 {
-		out = append(out, "nameserver 8.8.8.8", "nameserver 8.8.4.4")
-	}
-	return strings.Join(out, "\n") + "\n"
 }
 
 // RemoveOptions tunes Remove.
@@ -439,6 +433,9 @@ func (s *Service) Rename(ref, newName string) error {
 	}
 	if s.names[old] == c.ID {
 		delete(s.names, old)
+	}
+	if s.networks != nil {
+		s.networks.Rename(c.ID, newName)
 	}
 	return nil
 }

@@ -141,6 +141,26 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	if err := mount.All(mounts, rootfs); err != nil {
 		return fmt.Errorf("mount rootfs of %s: %w", c.ID, err)
 	}
+	// Addresses and ports are reserved now; the plugins run while the
+	// task is being created.
+	sb, err := s.setupNetwork(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			s.releaseSandbox(context.WithoutCancel(ctx), c.ID, sb)
+		}
+	}()
+	if ep := sb.primary(c.HostConfig.NetworkMode); ep != nil {
+		hosts, err := hostsFile(c.Config.Hostname, ep.IP, c.HostConfig.ExtraHosts)
+		if err != nil {
+			return err
+		}
+		if err := writeInPlace(c.HostsPath, hosts); err != nil {
+			return err
+		}
+	}
 	c.mu.RLock()
 	in := spec.Input{
 		ID: c.ID, Config: c.Config, HostConfig: c.HostConfig,
@@ -149,6 +169,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		HostsPath:    c.HostsPath,
 		HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,
 		CgroupsPath: "/" + s.cfg.CgroupParent + "/" + c.ID,
+		NetNSPath:   sb.ns,
 		Rlimits:     spec.DefaultRlimits(),
 	}
 	runtimeBin := s.cfg.Runtimes[c.Runtime]
@@ -199,7 +220,17 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	}); err != nil {
 		return runtimeError(err)
 	}
+	if err := sb.wait(); err != nil {
+		return err
+	}
 	c.mu.Lock()
+	if sb.endpoints != nil {
+		c.Network.SandboxKey, c.Network.Endpoints = sb.ns, sb.endpoints
+		if err := c.save(); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+	}
 	c.shim = sh
 	c.LoggerPid = logger.proc.Pid
 	c.logger = logger
@@ -209,6 +240,8 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	if err != nil {
 		c.mu.Lock()
 		c.shim, c.logger, c.LoggerPid = nil, nil, 0
+		c.Network.SandboxKey, c.Network.Endpoints = "", nil
+		_ = c.save()
 		c.mu.Unlock()
 		return runtimeError(err)
 	}
@@ -295,6 +328,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	if sh != nil {
 		_ = sh.Shutdown(ctx)
 	}
+	s.teardownNetwork(ctx, c)
 	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
 	_ = os.RemoveAll(c.bundle)
 	s.removeCgroups(c.ID)

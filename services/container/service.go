@@ -47,6 +47,7 @@ type Service struct {
 	snapshots snapshots.Snapshotter
 	shims     *shim.Manager
 	gc        GC
+	networks  Networks
 
 	mu    sync.RWMutex
 	byID  map[string]*Container
@@ -71,6 +72,10 @@ func New(cfg Config, images Images, sn snapshots.Snapshotter, shims *shim.Manage
 		byID: map[string]*Container{}, names: map[string]string{},
 	}, nil
 }
+
+// SetNetworks gives the service its networks; without, containers get
+// only host, none and container network modes.
+func (s *Service) SetNetworks(n Networks) { s.networks = n }
 
 // Get finds a container by full ID, name, or unique ID prefix.
 func (s *Service) Get(ref string) (*Container, error) {
@@ -180,6 +185,15 @@ func (s *Service) Restore(ctx context.Context) error {
 	for _, c := range s.All() {
 		s.reconnect(ctx, c)
 	}
+	if s.networks != nil {
+		running := map[string]bool{}
+		for _, c := range s.All() {
+			if st := c.state(); st.Running() {
+				running[c.ID] = true
+			}
+		}
+		s.networks.Cleanup(ctx, running)
+	}
 	return nil
 }
 
@@ -203,6 +217,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 			}
 			_ = c.save()
 			c.mu.Unlock()
+			s.restoreNetwork(ctx, c)
 			l.Debug("reconnected to running container")
 			s.watch(c, sh)
 			return

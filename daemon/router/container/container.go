@@ -100,7 +100,10 @@ func (r *Router) create(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if p := req.URL.Query().Get("platform"); p != "" && p != "linux" && !strings.HasPrefix(p, "linux/") {
 		return fmt.Errorf("platform %q is not supported: %w", p, errdefs.ErrInvalidArgument)
 	}
-	c, err := r.b.Create(ctx, svc.CreateOptions{Name: req.URL.Query().Get("name"), Config: body.Config, HostConfig: body.HostConfig})
+	c, err := r.b.Create(ctx, svc.CreateOptions{
+		Name: req.URL.Query().Get("name"), Config: body.Config, HostConfig: body.HostConfig,
+		NetworkingConfig: body.NetworkingConfig,
+	})
 	if err != nil {
 		return err
 	}

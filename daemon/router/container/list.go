@@ -11,7 +11,6 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 	ctypes "github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 
 	"github.com/pouchcontainer/pouch/daemon/server"
@@ -59,22 +58,20 @@ func inspectResponse(c svc.View) *ctypes.InspectResponse {
 			StartedAt:  formatTime(st.StartedAt),
 			FinishedAt: formatTime(st.FinishedAt),
 		},
-		Image:          c.ImageID.String(),
-		ResolvConfPath: c.ResolvConfPath,
-		HostnamePath:   c.HostnamePath,
-		HostsPath:      c.HostsPath,
-		LogPath:        c.LogPath,
-		Name:           "/" + c.Name,
-		RestartCount:   c.RestartCount,
-		Driver:         "overlayfs",
-		Platform:       "linux",
-		HostConfig:     c.HostConfig,
-		GraphDriver:    &storage.DriverData{Name: "overlayfs", Data: map[string]string{}},
-		Mounts:         []ctypes.MountPoint{},
-		Config:         c.Config,
-		NetworkSettings: &ctypes.NetworkSettings{
-			Networks: map[string]*network.EndpointSettings{},
-		},
+		Image:           c.ImageID.String(),
+		ResolvConfPath:  c.ResolvConfPath,
+		HostnamePath:    c.HostnamePath,
+		HostsPath:       c.HostsPath,
+		LogPath:         c.LogPath,
+		Name:            "/" + c.Name,
+		RestartCount:    c.RestartCount,
+		Driver:          "overlayfs",
+		Platform:        "linux",
+		HostConfig:      c.HostConfig,
+		GraphDriver:     &storage.DriverData{Name: "overlayfs", Data: map[string]string{}},
+		Mounts:          []ctypes.MountPoint{},
+		Config:          c.Config,
+		NetworkSettings: networkSettings(c),
 	}
 }
 
@@ -224,13 +221,13 @@ func summary(v svc.View, image string) ctypes.Summary {
 		ImageID: v.ImageID.String(),
 		Command: cmd,
 		Created: v.Created.Unix(),
-		Ports:   []ctypes.PortSummary{},
+		Ports:   portSummaries(v),
 		Labels:  v.Config.Labels,
 		State:   v.State.Status,
 		Status:  statusText(v.State),
 		Mounts:  []ctypes.MountPoint{},
 		NetworkSettings: &ctypes.NetworkSettingsSummary{
-			Networks: map[string]*network.EndpointSettings{},
+			Networks: endpointSettings(v),
 		},
 	}
 	if s.Labels == nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -292,7 +291,7 @@ func (r *Router) prune(ctx context.Context, w http.ResponseWriter, req *http.Req
 	}
 	var until time.Time
 	for _, u := range f.Values("until") {
-		t, err := parseUntil(u, time.Now())
+		t, err := httputil.Until(u, time.Now())
 		if err != nil {
 			return err
 		}
@@ -377,33 +376,6 @@ func matchAnyLabel(filters []string, labels map[string]string) bool {
 		}
 	}
 	return false
-}
-
-// parseUntil reads an "until" filter as Docker does: a Unix timestamp
-// (with optional fraction), an RFC 3339 time or date, or a duration
-// before now ("24h").
-func parseUntil(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	if n, err := strconv.ParseInt(sec, 10, 64); err == nil && sec != "" {
-		ns := int64(0)
-		if frac != "" {
-			f, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
-			if err != nil {
-				return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
-			}
-			ns = f
-		}
-		return time.Unix(n, ns), nil
-	}
-	return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
 }
 
 func globMatch(pattern, name string) bool {

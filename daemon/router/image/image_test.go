@@ -2,9 +2,6 @@ package image
 
 import (
 	"testing"
-	"time"
-
-	"github.com/containerd/errdefs"
 )
 
 func TestMatchReference(t *testing.T) {
@@ -32,28 +29,6 @@ func TestMatchReference(t *testing.T) {
 			if got[i] != c.want[i] {
 				t.Errorf("matchReference(%q) = %q, want %q", c.patterns, got, c.want)
 			}
-		}
-	}
-}
-
-func TestParseUntil(t *testing.T) {
-	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"24h":                  now.Add(-24 * time.Hour),
-		"90m":                  now.Add(-90 * time.Minute),
-		"1700000000":           time.Unix(1700000000, 0),
-		"1700000000.5":         time.Unix(1700000000, 500000000),
-		"2020-01-02T03:04:05Z": time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC),
-		"2020-01-02":           time.Date(2020, 1, 2, 0, 0, 0, 0, time.Local),
-	} {
-		got, err := parseUntil(in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("parseUntil(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "yesterday", "12.x", "-"} {
-		if _, err := parseUntil(bad, now); !errdefs.IsInvalidArgument(err) {
-			t.Errorf("parseUntil(%q) error %v, want invalid argument", bad, err)
 		}
 	}
 }

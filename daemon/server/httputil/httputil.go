@@ -68,6 +68,33 @@ func UnixTime(v string) (time.Time, error) {
 	return time.Unix(s, ns), nil
 }
 
+// Until reads an "until" filter as Docker does: a Unix timestamp
+// (with optional fraction), an RFC 3339 time or date, or a duration
+// before now ("24h").
+func Until(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, v, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	if n, err := strconv.ParseInt(sec, 10, 64); err == nil && sec != "" {
+		ns := int64(0)
+		if frac != "" {
+			f, err := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+			if err != nil {
+				return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
+			}
+			ns = f
+		}
+		return time.Unix(n, ns), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid filter 'until=%s': %w", v, errdefs.ErrInvalidArgument)
+}
+
 // StreamWriter writes log entries to a client: multiplexed frames
 // (stdcopy: 8-byte header with the stream and length) without a TTY, raw
 // bytes with one.

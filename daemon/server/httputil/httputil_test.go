@@ -80,3 +80,25 @@ func TestStreamWriter(t *testing.T) {
 		t.Errorf("raw: %q", b.String())
 	}
 }
+
+func TestUntil(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Time{
+		"24h":                  now.Add(-24 * time.Hour),
+		"90m":                  now.Add(-90 * time.Minute),
+		"1700000000":           time.Unix(1700000000, 0),
+		"1700000000.5":         time.Unix(1700000000, 500000000),
+		"2020-01-02T03:04:05Z": time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC),
+		"2020-01-02":           time.Date(2020, 1, 2, 0, 0, 0, 0, time.Local),
+	} {
+		got, err := Until(in, now)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("Until(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "12.x", "-"} {
+		if _, err := Until(bad, now); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("Until(%q) error %v, want invalid argument", bad, err)
+		}
+	}
+}
