@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"services/": {"cli/", "client/", "daemon/"},
 	"runtime/":  {"cli/", "client/", "daemon/", "services/"},
 	"image/":    {"cli/", "client/", "daemon/", "services/", "runtime/"},
+	"network/":  {"cli/", "client/", "daemon/", "services/", "runtime/", "image/"},
 	"pkg/":      {"cli/", "client/", "daemon/", "services/", "runtime/", "image/", "integration/"},
 	"daemon/":   {"cli/", "client/", "integration/"},
 }

@@ -1,7 +1,7 @@
 // Package bridge manages the host side of a bridge network that outlives
 // its containers: the Linux bridge with its gateway address, IP
-// forwarding, and the per-bridge isolation rules the CNI firewall plugin
-// leaves behind when the last container goes.
+// forwarding, and the network's firewall rules (masquerade, forwarding,
+// isolation from other networks).
 package bridge
 
 import (
@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/vishvananda/netlink"
@@ -83,10 +82,9 @@ func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
 	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
-// Remove deletes the bridge (its veths go with their containers) and the
-// isolation rules that name it. A missing bridge is not an error.
+// Remove deletes the bridge (its veths go with their containers). A
+// missing bridge is not an error.
 func Remove(name string) error {
-	RemoveRules(name)
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
@@ -99,39 +97,6 @@ func Remove(name string) error {
 		return fmt.Errorf("delete bridge %s: %w", name, err)
 	}
 	return nil
-}
-
-// isolationChains are the chains of the CNI firewall plugin's
-// "same-bridge" ingress policy; their rules are per bridge, not per
-// container, so no container's DEL removes them.
-var isolationChains = []string{"CNI-ISOLATION-STAGE-1", "CNI-ISOLATION-STAGE-2"}
-
-// RemoveRules deletes the filter rules of the isolation chains that match
-// the bridge as input or output interface.
-func RemoveRules(name string) {
-	for _, chain := range isolationChains {
-		out, err := exec.Command("iptables", "-w", "-t", "filter", "-S", chain).Output()
-		if err != nil {
-			continue // no such chain: nothing to remove
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 || f[0] != "-A" || !mentions(f, name) {
-				continue
-			}
-			args := append([]string{"-w", "-t", "filter", "-D"}, f[1:]...)
-			_ = exec.Command("iptables", args...).Run()
-		}
-	}
-}
-
-func mentions(rule []string, iface string) bool {
-	for i := 0; i+1 < len(rule); i++ {
-		if (rule[i] == "-i" || rule[i] == "-o") && rule[i+1] == iface {
-			return true
-		}
-	}
-	return false
 }
 
 // EnableForwarding turns on IPv4 forwarding, which a bridge network needs

@@ -1,5 +1,5 @@
 // Package cni plumbs containers into bridge networks with the standard CNI
-// plugins (bridge with static IPAM, portmap, firewall, loopback). The
+// plugins (bridge with static IPAM, portmap, loopback). The
 // caller allocates addresses and ports; this package only turns them into
 // plugin configurations and runs the plugins. libcni caches every
 // successful ADD with its exact configuration, so a DEL (also one after a
@@ -41,8 +41,8 @@ type Bridge struct {
 	MTU      int
 	Subnet   netip.Prefix
 	Gateway  netip.Addr
-	Internal bool // no default route, no masquerade
-	IPTables bool // masquerade, firewall and port mapping rules
+	Internal bool // no default route
+	IPTables bool // port mapping rules
 }
 
 // PortMapping is one published port (host port already chosen).
@@ -181,11 +181,12 @@ func conflist(net Bridge, ep Endpoint) (*libcni.NetworkConfigList, error) {
 			routes = append(routes, map[string]any{"dst": "0.0.0.0/0"})
 		}
 	}
+	// Masquerade and forwarding are per network rules (network/bridge),
+	// not per container: no ipMasq, no firewall plugin.
 	bridge := map[string]any{
 		"type":         "bridge",
 		"bridge":       net.Bridge,
 		"isGateway":    net.Gateway.IsValid(),
-		"ipMasq":       net.IPTables && !net.Internal,
 		"hairpinMode":  true,
 		"capabilities": map[string]bool{"mac": true},
 		"ipam": map[string]any{
@@ -198,15 +199,10 @@ func conflist(net Bridge, ep Endpoint) (*libcni.NetworkConfigList, error) {
 		bridge["mtu"] = net.MTU
 	}
 	plugins := []any{bridge}
-	if net.IPTables {
-		if len(ep.Ports) > 0 {
-			plugins = append(plugins, map[string]any{
-				"type": "portmap", "snat": true,
-				"capabilities": map[string]bool{"portMappings": true},
-			})
-		}
+	if net.IPTables && len(ep.Ports) > 0 {
 		plugins = append(plugins, map[string]any{
-			"type": "firewall", "backend": "iptables", "ingressPolicy": "same-bridge",
+			"type": "portmap", "snat": true,
+			"capabilities": map[string]bool{"portMappings": true},
 		})
 	}
 	b, err := json.Marshal(map[string]any{

@@ -220,9 +220,11 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 	}); err != nil {
 		return runtimeError(err)
 	}
+	waited := time.Now()
 	if err := sb.wait(); err != nil {
 		return err
 	}
+	log.G(ctx).WithField("container", c.ID).WithField("waited", time.Since(waited)).Debug("task created; network ready")
 	c.mu.Lock()
 	if sb.endpoints != nil {
 		c.Network.SandboxKey, c.Network.Endpoints = sb.ns, sb.endpoints

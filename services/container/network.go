@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -356,6 +357,10 @@ func (s *Service) setupNetwork(ctx context.Context, c *Container) (*sandbox, err
 	sb.ready = make(chan error, 1)
 	go func() {
 		ctx := context.WithoutCancel(ctx)
+		began := time.Now()
+		defer func() {
+			log.G(ctx).WithField("container", c.ID).WithField("took", time.Since(began)).Debug("network plumbed")
+		}()
 		var wg sync.WaitGroup
 		errs := make([]error, len(sb.endpoints)+1)
 		wg.Add(1)

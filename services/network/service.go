@@ -86,11 +86,32 @@ func New(cfg Config) (*Service, error) {
 		if n.Driver != DriverBridge {
 			continue
 		}
-		if err := bridge.Ensure(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits()), n.MTU); err != nil {
+		if err := s.setupBridge(n); err != nil {
 			return nil, fmt.Errorf("network %s: %w", n.Name, err)
 		}
 	}
 	return s, nil
+}
+
+// setupBridge brings up a network's bridge and writes its rules.
+func (s *Service) setupBridge(n *Network) error {
+	if err := bridge.Ensure(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits()), n.MTU); err != nil {
+		return err
+	}
+	if s.cfg.IPTables {
+		return bridge.SetupRules(rulesOf(n))
+	}
+	return nil
+}
+
+// removeBridge removes a network's bridge and its rules.
+func removeBridge(n *Network) error {
+	bridge.RemoveRules(rulesOf(n))
+	return bridge.Remove(n.Bridge)
+}
+
+func rulesOf(n *Network) bridge.Rules {
+	return bridge.Rules{Bridge: n.Bridge, Subnet: n.Subnet, Internal: n.Internal}
 }
 
 func (s *Service) add(n *Network) {
@@ -145,9 +166,12 @@ func (s *Service) ensurePredefined() error {
 	}
 	if br.Bridge != s.cfg.BridgeName || br.Subnet != subnet || br.Gateway != gw || br.IPRange != fixed ||
 		br.MTU != s.cfg.MTU || !equalMaps(br.Options, opts) {
-		if old := br.Bridge; old != "" && old != s.cfg.BridgeName {
+		if br.Bridge != "" {
 			// The default bridge moved: the old one is no longer ours.
-			_ = bridge.Remove(old)
+			bridge.RemoveRules(rulesOf(br))
+			if br.Bridge != s.cfg.BridgeName {
+				_ = bridge.Remove(br.Bridge)
+			}
 		}
 		br.Bridge, br.Subnet, br.Gateway, br.IPRange, br.MTU, br.Options = s.cfg.BridgeName, subnet, gw, fixed, s.cfg.MTU, opts
 		changed = true
@@ -280,14 +304,14 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*Network, error)
 		delete(n.Options, OptMTU)
 	}
 	// The bridge first: a network whose bridge cannot be made is not created.
-	if err := bridge.Ensure(n.Bridge, netip.PrefixFrom(n.Gateway, n.Subnet.Bits()), n.MTU); err != nil {
-		_ = bridge.Remove(n.Bridge)
+	if err := s.setupBridge(n); err != nil {
+		_ = removeBridge(n)
 		return nil, err
 	}
 	s.add(n)
 	if err := s.st.save(s.networks); err != nil {
 		s.dropLocked(n)
-		_ = bridge.Remove(n.Bridge)
+		_ = removeBridge(n)
 		return nil, err
 	}
 	log.G(ctx).WithField("network", n.Name).WithField("subnet", n.Subnet).Info("network created")
@@ -355,7 +379,7 @@ func (s *Service) removeLocked(ctx context.Context, n *Network) error {
 		s.add(n)
 		return err
 	}
-	if err := bridge.Remove(n.Bridge); err != nil {
+	if err := removeBridge(n); err != nil {
 		log.G(ctx).WithError(err).WithField("network", n.Name).Warn("removing bridge")
 	}
 	return nil
