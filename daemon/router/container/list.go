@@ -24,7 +24,8 @@ func (r *Router) inspect(ctx context.Context, w http.ResponseWriter, _ *http.Req
 	if err != nil {
 		return err
 	}
-	return server.WriteJSON(w, http.StatusOK, inspectResponse(c.Snapshot()))
+	view := c.Snapshot()
+	return server.WriteJSON(w, http.StatusOK, withLegacyNetwork(inspectResponse(view), view))
 }
 
 func formatTime(t time.Time) string {

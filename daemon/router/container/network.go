@@ -127,3 +127,46 @@ func portSummaries(v svc.View) []ctypes.PortSummary {
 	})
 	return out
 }
+
+// legacyNetworkSettings adds the top-level fields API 1.51 and older
+// clients read (`docker inspect -f '{{.NetworkSettings.IPAddress}}'`):
+// those of the default bridge network's endpoint, as Docker fills them.
+type legacyNetworkSettings struct {
+	Bridge                 string
+	SandboxID              string
+	SandboxKey             string
+	Ports                  network.PortMap
+	HairpinMode            bool
+	LinkLocalIPv6Address   string
+	LinkLocalIPv6PrefixLen int
+	SecondaryIPAddresses   []any
+	SecondaryIPv6Addresses []any
+	EndpointID             string
+	Gateway                string
+	GlobalIPv6Address      string
+	GlobalIPv6PrefixLen    int
+	IPAddress              string
+	IPPrefixLen            int
+	IPv6Gateway            string
+	MacAddress             string
+	Networks               map[string]*network.EndpointSettings
+}
+
+// inspectJSON is the inspect response with the legacy network fields.
+type inspectJSON struct {
+	*ctypes.InspectResponse
+	NetworkSettings *legacyNetworkSettings `json:"NetworkSettings"`
+}
+
+func withLegacyNetwork(resp *ctypes.InspectResponse, v svc.View) inspectJSON {
+	ns := resp.NetworkSettings
+	out := inspectJSON{InspectResponse: resp, NetworkSettings: &legacyNetworkSettings{
+		SandboxID: ns.SandboxID, SandboxKey: ns.SandboxKey, Ports: ns.Ports, Networks: ns.Networks,
+	}}
+	if ep := v.Network.Endpoints["bridge"]; ep != nil {
+		l := out.NetworkSettings
+		l.EndpointID, l.Gateway, l.IPAddress, l.IPPrefixLen, l.MacAddress =
+			ep.EndpointID, ep.Gateway.String(), ep.IP.String(), ep.PrefixLen, ep.MAC
+	}
+	return out
+}
