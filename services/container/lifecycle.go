@@ -319,6 +319,9 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	// Waiters, attached clients and log followers are released now; the
 	// teardown below is not on their path (the op lock keeps a new start
 	// or a removal waiting until it is done).
+	if s.networks != nil {
+		s.networks.Leaving(c.ID)
+	}
 	c.endRun(int(exit.Status), "")
 	autoRemove := c.HostConfig.AutoRemove
 	if autoRemove {

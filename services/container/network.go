@@ -34,6 +34,7 @@ type Networks interface {
 	StartDNS(containerID, ns string, servers []netip.Addr) error
 	StopDNS(containerID string)
 	Rename(containerID, name string)
+	Leaving(containerID string)
 	Cleanup(ctx context.Context, running map[string]bool)
 }
 

@@ -45,6 +45,7 @@ type Endpoint struct {
 	UserDefined bool // the network offers name resolution
 
 	reservation *ports.Reservation
+	leaving     bool // the container exited; Release comes next
 }
 
 // DNSNames are the names the endpoint answers to on its network.
@@ -180,7 +181,22 @@ func (s *Service) Release(ctx context.Context, ep *Endpoint) error {
 	}
 	ep.reservation.Release()
 	s.releaseIPLocked(ep.NetworkID, ep.IP)
+	close(s.changed)
+	s.changed = make(chan struct{})
 	return err
+}
+
+// Leaving marks the endpoints of a container that exited: they are
+// released in the background, and a network removal waits for that
+// instead of refusing.
+func (s *Service) Leaving(containerID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, eps := range s.endpoints {
+		if ep := eps[containerID]; ep != nil {
+			ep.leaving = true
+		}
+	}
 }
 
 // Restore takes back the endpoint of a container that kept running while

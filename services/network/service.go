@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -44,6 +45,7 @@ type Service struct {
 	used      map[string]map[netip.Addr]bool  // network ID -> allocated addresses
 	next      map[string]netip.Addr           // network ID -> where the next search starts
 	dns       map[string]*sandboxDNS          // container ID -> its resolver
+	changed   chan struct{}                   // closed (and replaced) when an endpoint is released
 }
 
 // New loads the records, creates the predefined networks and brings up
@@ -66,6 +68,7 @@ func New(cfg Config) (*Service, error) {
 		used:      map[string]map[netip.Addr]bool{},
 		next:      map[string]netip.Addr{},
 		dns:       map[string]*sandboxDNS{},
+		changed:   make(chan struct{}),
 	}
 	nets, err := s.st.load()
 	if err != nil {
@@ -359,7 +362,38 @@ func (s *Service) Remove(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
+	s.waitLeavingLocked(ctx, n.ID)
 	return s.removeLocked(ctx, n)
+}
+
+// leavingWait bounds how long a removal waits for the endpoints of
+// containers that have exited to be released.
+const leavingWait = 10 * time.Second
+
+// waitLeavingLocked waits while the network's only endpoints are those of
+// containers that exited and are being unplugged in the background: a
+// client that saw its container exit (or removed with --rm) must be able
+// to remove the network right away. Called and returns with s.mu held.
+func (s *Service) waitLeavingLocked(ctx context.Context, id string) {
+	deadline := time.Now().Add(leavingWait)
+	for len(s.endpoints[id]) > 0 && time.Now().Before(deadline) {
+		for _, ep := range s.endpoints[id] {
+			if !ep.leaving {
+				return
+			}
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		case <-time.After(time.Until(deadline)):
+		}
+		s.mu.Lock()
+		if ctx.Err() != nil {
+			return
+		}
+	}
 }
 
 func (s *Service) removeLocked(ctx context.Context, n *Network) error {
@@ -392,7 +426,11 @@ func (s *Service) Prune(ctx context.Context, match func(*Network) bool) ([]strin
 	defer s.mu.Unlock()
 	var out []string
 	for _, n := range s.networks {
-		if n.Predefined() || len(s.endpoints[n.ID]) > 0 || (match != nil && !match(n)) {
+		if n.Predefined() || (match != nil && !match(n)) {
+			continue
+		}
+		s.waitLeavingLocked(ctx, n.ID)
+		if len(s.endpoints[n.ID]) > 0 || s.networks[n.ID] == nil {
 			continue
 		}
 		if err := s.removeLocked(ctx, n); err != nil {
