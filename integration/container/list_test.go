@@ -153,7 +153,7 @@ func TestInspect(t *testing.T) {
 	}
 	c := arr[0]
 	if c.Path != "sh" || len(c.Args) != 2 || c.Config.Image != "busybox" || !strings.HasPrefix(c.Image, "sha256:") ||
-		c.LogPath == "" || c.HostnamePath == "" || c.State.StartedAt == "0001-01-01T00:00:00Z" || c.HostConfig.NetworkMode != "none" {
+		c.LogPath == "" || c.HostnamePath == "" || c.State.StartedAt == "0001-01-01T00:00:00Z" || c.HostConfig.NetworkMode != "bridge" {
 		t.Errorf("inspect fields: %+v", c)
 	}
 	res := d.Pouch(t, nil, "inspect", "nosuchcontainer_x")
