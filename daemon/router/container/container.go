@@ -220,7 +220,7 @@ func (r *Router) prune(ctx context.Context, w http.ResponseWriter, req *http.Req
 		if len(vals) > 1 {
 			return fmt.Errorf("more than one until filter: %w", errdefs.ErrInvalidArgument)
 		}
-		if until, err = untilTime(vals[0], time.Now()); err != nil {
+		if until, err = httputil.Until(vals[0], time.Now()); err != nil {
 			return err
 		}
 	}
@@ -254,24 +254,6 @@ func matchesAnyLabel(selectors []string, labels map[string]string) bool {
 		}
 	}
 	return false
-}
-
-// untilTime reads a prune "until" value: a Unix timestamp, an RFC 3339
-// date, or a duration before now.
-func untilTime(v string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	t, err := httputil.UnixTime(v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid until filter %q: %w", v, errdefs.ErrInvalidArgument)
-	}
-	return t, nil
 }
 
 func (r *Router) wait(ctx context.Context, w http.ResponseWriter, req *http.Request, v map[string]string) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 
 	"github.com/pouchcontainer/pouch/daemon/server"
@@ -95,7 +96,7 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	if err != nil {
 		return err
 	}
-	if err := f.Validate("id", "name", "label", "status", "ancestor", "exited", "before", "since"); err != nil {
+	if err := f.Validate("id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "publish", "expose"); err != nil {
 		return err
 	}
 	for _, s := range f.Values("status") {
@@ -210,7 +211,52 @@ func matches(v svc.View, f filters.Args, ancestorIDs map[string]bool) bool {
 	if f.Has("ancestor") && !ancestorIDs[v.ImageID.String()] && !f.Match("ancestor", func(a string) bool { return a == v.Image }) {
 		return false
 	}
+	if !f.Match("network", func(n string) bool {
+		for name, es := range v.Network.Networks {
+			if name == n || (es != nil && es.NetworkID != "" && strings.HasPrefix(es.NetworkID, n)) {
+				return true
+			}
+		}
+		return string(v.HostConfig.NetworkMode) == n
+	}) {
+		return false
+	}
+	if !f.Match("publish", func(p string) bool { return hasPort(p, publishedPorts(v)) }) {
+		return false
+	}
+	if !f.Match("expose", func(p string) bool { return hasPort(p, v.Config.ExposedPorts) }) {
+		return false
+	}
 	return true
+}
+
+// publishedPorts are the container ports a running container publishes.
+func publishedPorts(v svc.View) network.PortSet {
+	out := network.PortSet{}
+	for p, bs := range portMap(v) {
+		if len(bs) > 0 {
+			out[p] = struct{}{}
+		}
+	}
+	return out
+}
+
+// hasPort matches Docker's publish/expose filters: "80", "80/udp" or a
+// range "8000-8080/tcp" (tcp when no protocol is given).
+func hasPort(filter string, ports network.PortSet) bool {
+	if !strings.Contains(filter, "/") {
+		filter += "/tcp"
+	}
+	r, err := network.ParsePortRange(filter)
+	if err != nil {
+		return false
+	}
+	for p := range ports {
+		if p.Proto() == r.Proto() && p.Num() >= r.Start() && p.Num() <= r.End() {
+			return true
+		}
+	}
+	return false
 }
 
 func summary(v svc.View, image string) ctypes.Summary {

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/network"
+
 	svc "github.com/pouchcontainer/pouch/services/container"
 )
 
@@ -32,24 +34,6 @@ func TestCreatedBetween(t *testing.T) {
 	}
 }
 
-func TestUntilTime(t *testing.T) {
-	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"1h":                   now.Add(-time.Hour),
-		"2024-04-30T10:00:00Z": time.Date(2024, 4, 30, 10, 0, 0, 0, time.UTC),
-		"2024-04-30":           time.Date(2024, 4, 30, 0, 0, 0, 0, time.UTC),
-		"1714564800":           time.Unix(1714564800, 0),
-		"1714564800.5":         time.Unix(1714564800, 5e8),
-	} {
-		got, err := untilTime(in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("untilTime(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	if _, err := untilTime("yesterday", now); err == nil {
-		t.Error("untilTime(yesterday) succeeded")
-	}
-}
 
 func TestMatchesAnyLabel(t *testing.T) {
 	labels := map[string]string{"a": "1", "b": ""}
@@ -66,6 +50,18 @@ func TestMatchesAnyLabel(t *testing.T) {
 	} {
 		if got := matchesAnyLabel(tc.sel, labels); got != tc.want {
 			t.Errorf("matchesAnyLabel(%v) = %v", tc.sel, got)
+		}
+	}
+}
+
+func TestHasPort(t *testing.T) {
+	ports := network.PortSet{network.MustParsePort("80/tcp"): {}, network.MustParsePort("53/udp"): {}}
+	for filter, want := range map[string]bool{
+		"80": true, "80/tcp": true, "80/udp": false, "53/udp": true, "53": false,
+		"70-90": true, "81-90/tcp": false, "50-60/udp": true, "bogus": false,
+	} {
+		if got := hasPort(filter, ports); got != want {
+			t.Errorf("hasPort(%q) = %v, want %v", filter, got, want)
 		}
 	}
 }
