@@ -34,7 +34,6 @@ func TestCreatedBetween(t *testing.T) {
 	}
 }
 
-
 func TestMatchesAnyLabel(t *testing.T) {
 	labels := map[string]string{"a": "1", "b": ""}
 	for _, tc := range []struct {
