@@ -21,6 +21,7 @@ type Binding struct {
 	Proto  string     // "tcp" or "udp"
 	HostIP netip.Addr // unspecified or invalid: every address
 	Port   uint16     // 0: any free port, chosen by the kernel
+	End    uint16     // with Port: the first free port of Port-End
 }
 
 // Reservation holds the sockets of reserved ports until Release.
@@ -34,7 +35,7 @@ func Reserve(bindings []Binding) (*Reservation, []uint16, error) {
 	r := &Reservation{}
 	got := make([]uint16, 0, len(bindings))
 	for _, b := range bindings {
-		fd, port, err := bind(b)
+		fd, port, err := bindRange(b)
 		if err != nil {
 			r.Release()
 			return nil, nil, err
@@ -54,6 +55,29 @@ func (r *Reservation) Release() {
 		_ = unix.Close(fd)
 	}
 	r.fds = nil
+}
+
+// bindRange binds the first free port of the binding's range.
+func bindRange(b Binding) (int, uint16, error) {
+	if b.End <= b.Port || b.Port == 0 {
+		return bind(b)
+	}
+	var first error
+	for p := uint32(b.Port); p <= uint32(b.End); p++ {
+		one := b
+		one.Port = uint16(p)
+		fd, port, err := bind(one)
+		if err == nil {
+			return fd, port, nil
+		}
+		if first == nil {
+			first = err
+		}
+		if !errdefs.IsConflict(err) {
+			return -1, 0, err
+		}
+	}
+	return -1, 0, fmt.Errorf("no free port in %d-%d: %w", b.Port, b.End, first)
 }
 
 func bind(b Binding) (int, uint16, error) {
@@ -85,8 +109,11 @@ func bind(b Binding) (int, uint16, error) {
 	if family == unix.AF_INET6 {
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
 	}
-	// Allow a port whose last connection is in TIME_WAIT, as servers do.
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	if typ == unix.SOCK_STREAM {
+		// Allow a port whose last connection is in TIME_WAIT, as servers
+		// do. Not for UDP: there it lets a second socket share the port.
+		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		addr := netip.AddrPortFrom(ip, b.Port).String()

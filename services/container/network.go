@@ -219,19 +219,18 @@ func portBindings(hc *ctypes.HostConfig, exposed network.PortSet) ([]netsvc.Port
 			bs = []network.PortBinding{{}}
 		}
 		for _, b := range bs {
-			if b.HostIP.IsValid() && !b.HostIP.Unmap().Is4() && !b.HostIP.IsUnspecified() {
+			hostIP := b.HostIP.Unmap()
+			if hostIP.IsUnspecified() {
+				hostIP = netip.Addr{} // every address; IPv4 is all there is
+			}
+			if hostIP.IsValid() && !hostIP.Is4() {
 				return nil, fmt.Errorf("invalid host address %s for port %s: only IPv4 is supported: %w", b.HostIP, p, errdefs.ErrInvalidArgument)
 			}
-			hostPort := uint16(0)
-			if b.HostPort != "" {
-				lo, _, ok := strings.Cut(b.HostPort, "-")
-				n, err := strconv.ParseUint(lo, 10, 16)
-				if err != nil || (ok && false) {
-					return nil, fmt.Errorf("invalid host port %q for %s: %w", b.HostPort, p, errdefs.ErrInvalidArgument)
-				}
-				hostPort = uint16(n)
+			lo, hi, err := hostPortRange(b.HostPort)
+			if err != nil {
+				return nil, fmt.Errorf("invalid host port %q for %s: %w", b.HostPort, p, errdefs.ErrInvalidArgument)
 			}
-			out = append(out, netsvc.PortBinding{Proto: proto, ContainerPort: p.Num(), HostIP: b.HostIP.Unmap(), HostPort: hostPort})
+			out = append(out, netsvc.PortBinding{Proto: proto, ContainerPort: p.Num(), HostIP: hostIP, HostPort: lo, HostPortEnd: hi})
 		}
 	}
 	if hc.PublishAllPorts {
@@ -251,6 +250,27 @@ func portBindings(hc *ctypes.HostConfig, exposed network.PortSet) ([]netsvc.Port
 		}
 	}
 	return out, nil
+}
+
+// hostPortRange parses a host port: "" (any), "8080", or a range
+// "8000-8010" of which the first free port is taken.
+func hostPortRange(v string) (lo, hi uint16, err error) {
+	if v == "" {
+		return 0, 0, nil
+	}
+	a, b, isRange := strings.Cut(v, "-")
+	n, err := strconv.ParseUint(a, 10, 16)
+	if err != nil || n == 0 && isRange {
+		return 0, 0, errors.New("not a port")
+	}
+	if !isRange {
+		return uint16(n), 0, nil
+	}
+	m, err := strconv.ParseUint(b, 10, 16)
+	if err != nil || m < n {
+		return 0, 0, errors.New("not a port range")
+	}
+	return uint16(n), uint16(m), nil
 }
 
 // sandbox is the network of one run being set up.

@@ -3,10 +3,10 @@ package network
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -24,6 +24,7 @@ type PortBinding struct {
 	ContainerPort uint16
 	HostIP        netip.Addr `json:",omitzero"`
 	HostPort      uint16
+	HostPortEnd   uint16 `json:",omitempty"` // a request for any free port of HostPort-HostPortEnd
 }
 
 // Endpoint is a container's attachment to a network. The container
@@ -122,7 +123,7 @@ func (s *Service) Reserve(req JoinRequest) (*Endpoint, error) {
 		}
 		ep.reservation = res
 		for i, p := range req.Ports {
-			p.HostPort = got[i]
+			p.HostPort, p.HostPortEnd = got[i], 0
 			ep.Ports = append(ep.Ports, p)
 		}
 	}
@@ -133,7 +134,7 @@ func (s *Service) Reserve(req JoinRequest) (*Endpoint, error) {
 func reservePorts(req []PortBinding) (*ports.Reservation, []uint16, error) {
 	bs := make([]ports.Binding, 0, len(req))
 	for _, p := range req {
-		bs = append(bs, ports.Binding{Proto: p.Proto, HostIP: p.HostIP, Port: p.HostPort})
+		bs = append(bs, ports.Binding{Proto: p.Proto, HostIP: p.HostIP, Port: p.HostPort, End: p.HostPortEnd})
 	}
 	return ports.Reserve(bs)
 }
@@ -289,25 +290,14 @@ func macFor(ip netip.Addr) string {
 }
 
 func normaliseMAC(v string) (string, error) {
-	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == '-' })
-	if len(parts) != 6 {
+	hw, err := net.ParseMAC(v)
+	if err != nil || len(hw) != 6 {
 		return "", fmt.Errorf("invalid MAC address %q: %w", v, errdefs.ErrInvalidArgument)
 	}
-	var b [6]byte
-	for i, p := range parts {
-		var x uint
-		if len(p) != 2 {
-			return "", fmt.Errorf("invalid MAC address %q: %w", v, errdefs.ErrInvalidArgument)
-		}
-		if _, err := fmt.Sscanf(p, "%02x", &x); err != nil {
-			return "", fmt.Errorf("invalid MAC address %q: %w", v, errdefs.ErrInvalidArgument)
-		}
-		b[i] = byte(x)
-	}
-	if b[0]&1 == 1 {
+	if hw[0]&1 == 1 {
 		return "", fmt.Errorf("invalid MAC address %q: a multicast address cannot be a container's: %w", v, errdefs.ErrInvalidArgument)
 	}
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]), nil
+	return hw.String(), nil
 }
 
 func sortNetworks(ns []*Network) {

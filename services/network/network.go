@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -209,8 +210,8 @@ func parseOptions(o CreateOptions) (*Network, error) {
 		}
 	}
 	if v := n.Options[OptMTU]; v != "" {
-		var mtu int
-		if _, err := fmt.Sscanf(v, "%d", &mtu); err != nil || mtu < 68 || mtu > 65535 {
+		mtu, err := strconv.Atoi(v)
+		if err != nil || mtu < 68 || mtu > 65535 {
 			return nil, fmt.Errorf("invalid MTU %q: %w", v, errdefs.ErrInvalidArgument)
 		}
 		n.MTU = mtu
