@@ -51,7 +51,9 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 	if err != nil {
 		return nil, err
 	}
-	if _, err := hostsFile("", netip.Addr{}, hc.ExtraHosts); err != nil {
+	if extra, err := s.expandHosts(hc.ExtraHosts); err != nil {
+		return nil, err
+	} else if _, err := hostsFile("", netip.Addr{}, extra); err != nil {
 		return nil, err
 	}
 	runtimeName := hc.Runtime
@@ -275,7 +277,11 @@ func (s *Service) writeNetworkFiles(c *Container) error {
 	c.HostsPath = filepath.Join(c.dir, "hosts")
 	c.ResolvConfPath = filepath.Join(c.dir, "resolv.conf")
 	hostname := c.Config.Hostname
-	hosts, err := hostsFile(hostname, netip.Addr{}, c.HostConfig.ExtraHosts)
+	extra, err := s.expandHosts(c.HostConfig.ExtraHosts)
+	if err != nil {
+		return err
+	}
+	hosts, err := hostsFile(hostname, netip.Addr{}, extra)
 	if err != nil {
 		return err
 	}
@@ -284,8 +290,8 @@ func (s *Service) writeNetworkFiles(c *Container) error {
 			hostname, _ = os.Hostname()
 		}
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
-			extra, _ := extraHostLines(c.HostConfig.ExtraHosts)
-			hosts = string(b) + extra
+			lines, _ := extraHostLines(extra)
+			hosts = string(b) + lines
 		}
 	}
 	embedded := false

@@ -153,7 +153,11 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		}
 	}()
 	if ep := sb.primary(c.HostConfig.NetworkMode); ep != nil {
-		hosts, err := hostsFile(c.Config.Hostname, ep.IP, c.HostConfig.ExtraHosts)
+		extra, err := s.expandHosts(c.HostConfig.ExtraHosts)
+		if err != nil {
+			return err
+		}
+		hosts, err := hostsFile(c.Config.Hostname, ep.IP, extra)
 		if err != nil {
 			return err
 		}

@@ -113,6 +113,10 @@ func (s *Service) resolveNetworks(hc *ctypes.HostConfig, nc *network.NetworkingC
 			return nil, fmt.Errorf("conflicting options: dns and the network mode: %w", errdefs.ErrInvalidArgument)
 		}
 		if _, err := s.Get(mode.ConnectedContainer()); err != nil {
+			if errdefs.IsNotFound(err) {
+				// Not a 404: clients would take it for a missing image.
+				return nil, fmt.Errorf("%v: %w", strings.TrimSuffix(err.Error(), ": "+errdefs.ErrNotFound.Error()), errdefs.ErrInvalidArgument)
+			}
 			return nil, err
 		}
 		return nil, nil
@@ -488,6 +492,35 @@ func (s *Service) restoreNetwork(ctx context.Context, c *Container) {
 			log.G(ctx).WithError(err).WithField("container", c.ID).Warn("restarting the embedded DNS server")
 		}
 	}
+}
+
+// hostGateway is what "host-gateway" in --add-host stands for: the
+// default bridge's address on the host, as in Docker.
+const hostGateway = "host-gateway"
+
+// expandHosts replaces host-gateway in --add-host entries.
+func (s *Service) expandHosts(extra []string) ([]string, error) {
+	out := make([]string, 0, len(extra))
+	for _, h := range extra {
+		name, addr, ok := strings.Cut(h, ":")
+		if !ok || strings.Contains(name, "=") {
+			name, addr, ok = strings.Cut(h, "=")
+		}
+		if ok && addr == hostGateway {
+			var gw netip.Addr
+			if s.networks != nil {
+				if n, err := s.networks.Get(netsvc.NameBridge); err == nil {
+					gw = n.Gateway
+				}
+			}
+			if !gw.IsValid() {
+				return nil, fmt.Errorf("invalid extra host %q: the host gateway is unknown: %w", h, errdefs.ErrInvalidArgument)
+			}
+			h = name + ":" + gw.String()
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }
 
 // hostsFile renders /etc/hosts: localhost, --add-host entries and the

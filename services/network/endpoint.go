@@ -80,6 +80,50 @@ type JoinRequest struct {
 func (s *Service) Reserve(req JoinRequest) (*Endpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	deadline := time.Now().Add(leavingWait)
+	for {
+		ep, err := s.reserveLocked(req)
+		if err == nil || !errdefs.IsConflict(err) || !s.leavingHoldsLocked(req) || time.Now().After(deadline) {
+			return ep, err
+		}
+		// An exited container still holds the address or port: its
+		// teardown runs after its waiters were released. Wait for it,
+		// as a client reusing the port right away expects.
+		changed := s.changed
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+		}
+		s.mu.Lock()
+	}
+}
+
+// leavingHoldsLocked reports whether an endpoint of an exited container
+// holds the address or a host port req asks for.
+func (s *Service) leavingHoldsLocked(req JoinRequest) bool {
+	for _, eps := range s.endpoints {
+		for _, ep := range eps {
+			if !ep.leaving {
+				continue
+			}
+			if req.IP.IsValid() && ep.IP == req.IP.Unmap() {
+				return true
+			}
+			for _, want := range req.Ports {
+				for _, have := range ep.Ports {
+					end := max(want.HostPortEnd, want.HostPort)
+					if want.HostPort != 0 && want.Proto == have.Proto && have.HostPort >= want.HostPort && have.HostPort <= end {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (s *Service) reserveLocked(req JoinRequest) (*Endpoint, error) {
 	n, err := s.getLocked(req.Network)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,15 @@ type Daemon struct {
 	// CLIEnv is added to the environment of the pouch CLI (e.g. HOME, so
 	// `pouch login` writes a config file of the test's own).
 	CLIEnv []string
+	// BridgeName and BridgeIP (gateway/prefix) give the daemon a default
+	// bridge of its own, passed as --bridge-name and --bip; New picks a
+	// unique name and a free subnet. Empty: pouchd's defaults (p0,
+	// 192.168.5.1/24).
+	BridgeName, BridgeIP string
+
+	ownBridges []string
+	ownSubnets []netip.Prefix
+	netBefore  netBaseline
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -82,10 +92,16 @@ func New() (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{
+	d := &Daemon{
 		Root: root, Home: filepath.Join(root, "home"), ExecRoot: filepath.Join(root, "run"),
 		Socket: filepath.Join(root, "p.sock"), Cgroup: "pouch-" + filepath.Base(root), BinDir: bin,
-	}, nil
+		netBefore: takeNetBaseline(),
+	}
+	if err := d.pickBridge(); err != nil {
+		os.RemoveAll(root)
+		return nil, err
+	}
+	return d, nil
 }
 
 // Start starts pouchd and waits until it answers /_ping.
@@ -103,7 +119,7 @@ func (d *Daemon) Start() error {
 	args := append([]string{
 		"--home-dir", d.Home, "--exec-root-dir", d.ExecRoot, "-l", "unix://" + d.Socket,
 		"--cgroup-parent", d.Cgroup, "--config-file", filepath.Join(d.Root, "config.json"), "-D",
-	}, d.ExtraArgs...)
+	}, append(d.bridgeArgs(), d.ExtraArgs...)...)
 	cmd := exec.Command(filepath.Join(d.BinDir, "pouchd"), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -111,6 +127,7 @@ func (d *Daemon) Start() error {
 		return err
 	}
 	d.cmd, d.logf = cmd, logf
+	setRunning(d, true)
 	d.exited = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(d.exited) }()
 	deadline := time.Now().Add(20 * time.Second)
@@ -148,6 +165,7 @@ func (d *Daemon) Stop() error {
 		return errors.New("pouchd did not stop within 20s of SIGTERM")
 	}
 	d.cmd = nil
+	setRunning(d, false)
 	d.logf.Close()
 	return nil
 }
@@ -160,6 +178,7 @@ func (d *Daemon) Kill() {
 	_ = d.cmd.Process.Kill()
 	<-d.exited
 	d.cmd = nil
+	setRunning(d, false)
 	d.logf.Close()
 }
 
@@ -317,9 +336,11 @@ func (d *Daemon) LoadImages() error {
 	return nil
 }
 
-// Cleanup removes every container, stops pouchd, and removes every
-// process, mount and cgroup the daemon left under its directories.
+// Cleanup removes every container and network, stops pouchd, and removes
+// every process, mount and cgroup the daemon left under its directories,
+// and the bridges, veths, network namespaces and iptables rules it left.
 func (d *Daemon) Cleanup() {
+	own := netOwned{containers: d.containerIDs()}
 	if d.cmd != nil {
 		if resp, err := d.Client().Get("http://pouch/containers/json?all=1"); err == nil {
 			var list []struct {
@@ -334,10 +355,12 @@ func (d *Daemon) Cleanup() {
 				}
 			}
 		}
+		d.removeNetworks(&own)
 		_ = d.Stop()
 	}
 	KillProcessesUnder(d.Root)
 	UnmountUnder(d.Root)
+	d.cleanupNetwork(own)
 	RemoveCgroup(d.Cgroup)
 	_ = os.RemoveAll(d.Root)
 }
