@@ -131,6 +131,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 			Runtimes: runtimes, DefaultRuntime: cfg.DefaultRuntime, CgroupVersion: cgroupVersion(),
 		}),
 		containerrouter.New(containers, images),
+		containerrouter.NewExec(containers),
 		imagerouter.New(images, containers),
 		networkrouter.New(networks, containers),
 		authrouter.New(registries),

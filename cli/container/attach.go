@@ -20,10 +20,12 @@ import (
 
 // attachSpec says how to attach to a container being started.
 type attachSpec struct {
-	stdin      bool // copy the client's stdin to the container
-	tty        bool // the container has a TTY: its output is not multiplexed
-	autoRemove bool // the daemon removes the container when it exits
-	sigProxy   bool // forward SIGINT, SIGTERM, ... to the container
+	stdin      bool   // copy the client's stdin to the container
+	tty        bool   // the container has a TTY: its output is not multiplexed
+	autoRemove bool   // the daemon removes the container when it exits
+	sigProxy   bool   // forward SIGINT, SIGTERM, ... to the container
+	detachKeys string // "": ctrl-p,ctrl-q
+	noStart    bool   // attach to a running container (pouch attach)
 }
 
 // errStart marks a failure of the start call itself, which `run` maps to
@@ -49,11 +51,22 @@ func startAttached(ctx context.Context, deps *Deps, id string, spec attachSpec) 
 		go forwardSignals(ctx, deps.Client, id, sigc)
 	}
 
+	var in io.Reader
+	if spec.stdin {
+		var err error
+		if in, err = detachableInput(deps.In, spec.detachKeys); err != nil {
+			return err
+		}
+		if spec.tty {
+			defer rawTerminal(deps.In)()
+		}
+	}
 	attach, err := deps.Client.ContainerAttach(ctx, id, client.ContainerAttachOptions{
-		Stream: true,
-		Stdin:  spec.stdin,
-		Stdout: true,
-		Stderr: true,
+		Stream:     true,
+		Stdin:      spec.stdin,
+		Stdout:     true,
+		Stderr:     true,
+		DetachKeys: spec.detachKeys,
 	})
 	if err != nil {
 		return err
@@ -61,28 +74,41 @@ func startAttached(ctx context.Context, deps *Deps, id string, spec attachSpec) 
 	defer attach.Close()
 
 	// The wait must outlive a cancelled attach: it reports the exit code.
-	exited := waitForExit(context.WithoutCancel(ctx), deps.Client, id, spec.autoRemove)
-
-	var in io.Reader
-	if spec.stdin {
-		in = deps.In
+	condition := container.WaitConditionNextExit
+	if spec.autoRemove {
+		condition = container.WaitConditionRemoved
+	} else if spec.noStart {
+		condition = container.WaitConditionNotRunning
 	}
+	exited := waitForExit(context.WithoutCancel(ctx), deps.Client, id, condition)
+
 	streamed := make(chan error, 1)
 	go func() {
 		streamed <- streamAttached(ctx, attach.HijackedResponse, in, deps.Out, deps.Err, spec.tty)
 	}()
 
-	if _, err := deps.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
-		cancel()
-		attach.Close()
-		<-streamed
-		if spec.autoRemove {
-			<-exited // let the daemon finish removing it
+	if !spec.noStart {
+		if _, err := deps.Client.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			cancel()
+			attach.Close()
+			<-streamed
+			if spec.autoRemove {
+				<-exited // let the daemon finish removing it
+			}
+			return errStart{err}
 		}
-		return errStart{err}
+	}
+	if spec.tty {
+		followTerminalSize(ctx, deps.Out, func(ctx context.Context, h, w uint) error {
+			_, err := deps.Client.ContainerResize(ctx, id, client.ContainerResizeOptions{Height: h, Width: w})
+			return err
+		})
 	}
 
 	if err := <-streamed; err != nil {
+		if errors.Is(err, errDetached) {
+			return nil // the container goes on; so does its --rm
+		}
 		return err
 	}
 	status := <-exited
@@ -112,9 +138,13 @@ func streamAttached(ctx context.Context, resp client.HijackedResponse, in io.Rea
 	}()
 
 	inputDone := make(chan struct{})
+	detached := make(chan struct{})
 	go func() {
 		if in != nil {
-			_, _ = io.Copy(resp.Conn, in)
+			if _, err := io.Copy(resp.Conn, in); errors.Is(err, errDetached) {
+				close(detached)
+				return
+			}
 		}
 		_ = resp.CloseWrite()
 		close(inputDone)
@@ -123,6 +153,9 @@ func streamAttached(ctx context.Context, resp client.HijackedResponse, in io.Rea
 	select {
 	case err := <-outputDone:
 		return err
+	case <-detached:
+		resp.Close()
+		return errDetached
 	case <-inputDone:
 		select {
 		case err := <-outputDone:
@@ -144,11 +177,7 @@ type exitStatus struct {
 // waitForExit asks the daemon to report the container's next exit, or its
 // removal when the daemon removes it itself (--rm), and delivers the exit
 // code.
-func waitForExit(ctx context.Context, c APIClient, id string, removed bool) <-chan exitStatus {
-	condition := container.WaitConditionNextExit
-	if removed {
-		condition = container.WaitConditionRemoved
-	}
+func waitForExit(ctx context.Context, c APIClient, id string, condition container.WaitCondition) <-chan exitStatus {
 	res := c.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: condition})
 	status := make(chan exitStatus, 1)
 	go func() {

@@ -21,6 +21,9 @@ var errNotImplemented = errors.New("not implemented by the fake client")
 // fakeClient implements APIClient with one function field per call; a
 // call whose field is nil fails the way an unexpected request would.
 type fakeClient struct {
+	// APIClient is nil: methods a test does not fake panic when called,
+	// and new methods of the interface need no stub here.
+	APIClient
 	createFunc  func(client.ContainerCreateOptions) (client.ContainerCreateResult, error)
 	attachFunc  func(string, client.ContainerAttachOptions) (client.ContainerAttachResult, error)
 	startFunc   func(string, client.ContainerStartOptions) (client.ContainerStartResult, error)

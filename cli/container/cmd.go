@@ -13,7 +13,9 @@ func NewContainerCommand(deps *Deps) *cobra.Command {
 		},
 	}
 	cmd.AddCommand(
+		newAttachCommand(deps),
 		newCreateCommand(deps),
+		newExecCommand(deps),
 		newInspectCommand(deps),
 		newKillCommand(deps),
 		newLogsCommand(deps),
@@ -41,7 +43,9 @@ func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 	rm := newRmCommand(deps)
 	rm.Aliases = nil
 	return []*cobra.Command{
+		newAttachCommand(deps),
 		newCreateCommand(deps),
+		newExecCommand(deps),
 		newKillCommand(deps),
 		newLogsCommand(deps),
 		newPauseCommand(deps),

@@ -13,8 +13,9 @@ import (
 
 type runOptions struct {
 	containerOptions
-	detach   bool
-	sigProxy bool
+	detach     bool
+	sigProxy   bool
+	detachKeys string
 }
 
 func newRunCommand(deps *Deps) *cobra.Command {
@@ -32,6 +33,7 @@ func newRunCommand(deps *Deps) *cobra.Command {
 	addContainerFlags(flags, &opts.containerOptions)
 	flags.BoolVarP(&opts.detach, "detach", "d", false, "Run container in background and print container ID")
 	flags.BoolVar(&opts.sigProxy, "sig-proxy", true, "Proxy received signals to the process")
+	flags.StringVar(&opts.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	return cmd
 }
 
@@ -46,6 +48,12 @@ func runRun(ctx context.Context, deps *Deps, opts *runOptions) error {
 	cfg := req.Config
 	if opts.detach {
 		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
+	}
+	if cfg.Tty && !opts.detach {
+		// The terminal's size from the first instruction on, as docker.
+		if h, w, ok := terminalSize(deps.Out); ok {
+			req.HostConfig.ConsoleSize = [2]uint{h, w}
+		}
 	}
 
 	id, err := createContainer(ctx, deps, req)
@@ -66,6 +74,7 @@ func runRun(ctx context.Context, deps *Deps, opts *runOptions) error {
 		tty:        cfg.Tty,
 		autoRemove: req.HostConfig.AutoRemove,
 		sigProxy:   opts.sigProxy,
+		detachKeys: opts.detachKeys,
 	})
 	var startErr errStart
 	if errors.As(err, &startErr) {

@@ -13,6 +13,7 @@ import (
 type startOptions struct {
 	attach      bool
 	interactive bool
+	detachKeys  string
 	containers  []string
 }
 
@@ -30,6 +31,7 @@ func newStartCommand(deps *Deps) *cobra.Command {
 	flags := cmd.Flags()
 	flags.BoolVarP(&opts.attach, "attach", "a", false, "Attach STDOUT/STDERR and forward signals")
 	flags.BoolVarP(&opts.interactive, "interactive", "i", false, "Attach container's STDIN")
+	flags.StringVar(&opts.detachKeys, "detach-keys", "", "Override the key sequence for detaching a container")
 	return cmd
 }
 
@@ -48,7 +50,7 @@ func runStart(ctx context.Context, deps *Deps, opts *startOptions) error {
 		return err
 	}
 	c := res.Container
-	spec := attachSpec{sigProxy: true}
+	spec := attachSpec{sigProxy: true, detachKeys: opts.detachKeys}
 	if c.Config != nil {
 		spec.tty = c.Config.Tty
 		spec.stdin = opts.interactive && c.Config.OpenStdin

@@ -387,6 +387,7 @@ func (s *Service) unlist(c *Container) {
 		delete(s.names, c.Name)
 	}
 	s.mu.Unlock()
+	s.execs.drop(c.ID)
 	close(c.gone)
 }
 

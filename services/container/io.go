@@ -190,7 +190,10 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 			return c, err
 		}
 		go func() {
-			copyStdin(ctx, paths.stdin, opts.Stdin)
+			if err := copyStdin(ctx, paths.stdin, opts.Stdin); errors.Is(err, ErrDetached) {
+				cancel() // the client detached: the attach ends, stdin stays open
+				return
+			}
 			if c.Config.StdinOnce {
 				closeStdin(ctx, c, r)
 			}
@@ -231,16 +234,18 @@ func (c *Container) Attachable() error { return attachable(c.state()) }
 
 // copyStdin writes the client's input into the container's stdin FIFO
 // until the input ends.
-func copyStdin(ctx context.Context, path string, in io.Reader) {
+func copyStdin(ctx context.Context, path string, in io.Reader) error {
 	f, err := fifo.OpenFifo(ctx, path, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		log.G(ctx).WithError(err).Debug("open stdin fifo")
-		return
+		return err
 	}
 	defer f.Close()
-	if _, err := io.Copy(f, in); err != nil && !errors.Is(err, context.Canceled) {
+	_, err = io.Copy(f, in)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrDetached) {
 		log.G(ctx).WithError(err).Debug("copy stdin")
 	}
+	return err
 }
 
 // closeStdin makes the process of run r read EOF on its stdin, as Docker

@@ -95,7 +95,10 @@ func (e *startError) Unwrap() error { return e.class }
 // the task. When the process could not be executed, runc says so as
 // `exec: "CMD": REASON`: that is the user's error (400, and 126 or 127 as
 // Docker records it); anything else is the runtime's (500, 128).
-func runtimeError(err error) error {
+func runtimeError(err error) error { return runtimeErrorOf("failed to create task for container", err) }
+
+// runtimeErrorOf is runtimeError with the message's prefix given.
+func runtimeErrorOf(prefix string, err error) error {
 	msg := strings.TrimSuffix(strings.TrimSpace(err.Error()), ": unknown")
 	code, class := exitStartFailed, error(errdefs.ErrUnknown)
 	if i := strings.Index(msg, `exec: "`); i >= 0 {
@@ -113,7 +116,7 @@ func runtimeError(err error) error {
 			msg = reason
 		}
 	}
-	return &startError{msg: "failed to create task for container: " + msg, exitCode: code, class: class}
+	return &startError{msg: prefix + ": " + msg, exitCode: code, class: class}
 }
 
 func (s *Service) start(ctx context.Context, c *Container) (retErr error) {

@@ -48,6 +48,7 @@ type Service struct {
 	shims     *shim.Manager
 	gc        GC
 	networks  Networks
+	execs     execs
 
 	mu    sync.RWMutex
 	byID  map[string]*Container

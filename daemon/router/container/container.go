@@ -43,6 +43,8 @@ type Backend interface {
 	WaitFunc(ref string, condition ctypes.WaitCondition) (func(context.Context) (svc.WaitResult, error), error)
 	Logs(ctx context.Context, ref string, opts svc.LogsOptions, emit func(jsonlog.Entry) error) (*svc.Container, error)
 	Attach(ctx context.Context, ref string, opts svc.AttachOptions, emit func(jsonlog.Entry) error) (*svc.Container, error)
+	Resize(ctx context.Context, ref string, height, width uint32) error
+	ExecIDs(containerID string) []string
 }
 
 // ImageNamer is what the router needs of the image service.
@@ -335,12 +337,27 @@ func (r *Router) logs(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	return nil
 }
 
-func (r *Router) resize(_ context.Context, w http.ResponseWriter, _ *http.Request, v map[string]string) error {
-	if _, err := r.b.Get(v["id"]); err != nil {
+func (r *Router) resize(ctx context.Context, w http.ResponseWriter, req *http.Request, v map[string]string) error {
+	h, wd, err := windowSize(req)
+	if err != nil {
+		return err
+	}
+	if err := r.b.Resize(ctx, v["id"], h, wd); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// windowSize reads the h and w query parameters of a resize.
+func windowSize(req *http.Request) (height, width uint32, err error) {
+	q := req.URL.Query()
+	h, herr := strconv.ParseUint(q.Get("h"), 10, 16)
+	wd, werr := strconv.ParseUint(q.Get("w"), 10, 16)
+	if herr != nil || werr != nil {
+		return 0, 0, fmt.Errorf("invalid window size h=%q w=%q: %w", q.Get("h"), q.Get("w"), errdefs.ErrInvalidArgument)
+	}
+	return uint32(h), uint32(wd), nil
 }
 
 // attach hijacks the connection (with `Upgrade: tcp` as the docker CLI
@@ -365,6 +382,10 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if opts.Stream, err = httputil.BoolValue(req, "stream"); err != nil {
 		return err
 	}
+	keys, err := detachKeys(req.URL.Query().Get("detachKeys"))
+	if err != nil {
+		return err
+	}
 	c, err := r.b.Get(v["id"])
 	if err != nil {
 		return err
@@ -374,32 +395,20 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if err := c.Attachable(); err != nil {
 		return err
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return errors.New("connection cannot be hijacked")
-	}
 	// Some clients send a JSON body before hijacking: discard it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, 1<<20))
-	conn, buf, err := hj.Hijack()
+	conn, buf, err := hijack(w, req, snap.Config.Tty)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	contentType := "application/vnd.docker.multiplexed-stream"
-	if snap.Config.Tty {
-		contentType = "application/vnd.docker.raw-stream"
-	}
-	if req.Header.Get("Upgrade") == "tcp" {
-		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: %s\r\n\r\n", contentType, server.APIVersion)
-	} else {
-		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: %s\r\n\r\n", contentType, server.APIVersion)
-	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	if useStdin && snap.Config.OpenStdin {
 		// The client's input ends with a half-close or with its going
 		// away: watch for the latter once the input ends.
-		opts.Stdin = &onEOF{r: stdinReader(buf.Reader, conn), fn: func() {
+		in := detachable(stdinReader(buf.Reader, conn), keys, cancel)
+		opts.Stdin = &onEOF{r: in, fn: func() {
 			go func() {
 				waitPeerGone(ctx, conn)
 				cancel()
@@ -424,6 +433,30 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 		_ = cw.CloseWrite()
 	}
 	return nil
+}
+
+// hijack takes over the connection and answers with the stream's
+// headers: 101 for clients that asked for `Upgrade: tcp` (the docker CLI),
+// 200 otherwise. A TTY's stream is raw, others are multiplexed.
+func hijack(w http.ResponseWriter, req *http.Request, tty bool) (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be hijacked")
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	contentType := "application/vnd.docker.multiplexed-stream"
+	if tty {
+		contentType = "application/vnd.docker.raw-stream"
+	}
+	if req.Header.Get("Upgrade") == "tcp" {
+		fmt.Fprintf(conn, "HTTP/1.1 101 UPGRADED\r\nContent-Type: %s\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nApi-Version: %s\r\n\r\n", contentType, server.APIVersion)
+	} else {
+		fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: %s\r\n\r\n", contentType, server.APIVersion)
+	}
+	return conn, buf, nil
 }
 
 // waitPeerGone returns once the peer of conn has closed it altogether, or

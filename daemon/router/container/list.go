@@ -26,7 +26,9 @@ func (r *Router) inspect(ctx context.Context, w http.ResponseWriter, _ *http.Req
 		return err
 	}
 	view := c.Snapshot()
-	return server.WriteJSON(w, http.StatusOK, withLegacyNetwork(inspectResponse(view), view))
+	resp := inspectResponse(view)
+	resp.ExecIDs = r.b.ExecIDs(view.ID)
+	return server.WriteJSON(w, http.StatusOK, withLegacyNetwork(resp, view))
 }
 
 func formatTime(t time.Time) string {

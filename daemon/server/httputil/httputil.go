@@ -138,3 +138,19 @@ func (s *StreamWriter) Write(e jsonlog.Entry, timestamps bool) error {
 	}
 	return nil
 }
+
+// Stream returns a writer whose writes go out as entries of the named
+// stream ("stdout" or "stderr").
+func (s *StreamWriter) Stream(name string) io.Writer { return streamOf{s, name} }
+
+type streamOf struct {
+	s    *StreamWriter
+	name string
+}
+
+func (w streamOf) Write(p []byte) (int, error) {
+	if err := w.s.Write(jsonlog.Entry{Stream: w.name, Log: string(p)}, false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
