@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -53,6 +54,15 @@ type containerOptions struct {
 	sysctls    []string
 	shmSize    string
 	tmpfs      []string
+
+	// Health checks.
+	healthCmd           string
+	healthInterval      time.Duration
+	healthTimeout       time.Duration
+	healthStartPeriod   time.Duration
+	healthStartInterval time.Duration
+	healthRetries       int
+	noHealthcheck       bool
 
 	// Networking: --network and the endpoint, port, DNS and hosts flags.
 	networks     networkOpt
@@ -102,6 +112,13 @@ func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
 	flags.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	flags.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	flags.StringVar(&o.restart, "restart", "", "Restart policy to apply when a container exits (no|always|on-failure[:max-retries]|unless-stopped)")
+	flags.StringVar(&o.healthCmd, "health-cmd", "", "Command to run to check health")
+	flags.DurationVar(&o.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
+	flags.DurationVar(&o.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	flags.DurationVar(&o.healthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	flags.DurationVar(&o.healthStartInterval, "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+	flags.IntVar(&o.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	flags.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 	flags.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
 	flags.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
 	flags.StringArrayVar(&o.capAdd, "cap-add", nil, "Add Linux capabilities")
@@ -219,6 +236,10 @@ func (o *containerOptions) parse() (*createRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	health, err := o.parseHealthcheck()
+	if err != nil {
+		return nil, err
+	}
 
 	cfg := &container.Config{
 		Image:        o.image,
@@ -236,6 +257,7 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		StdinOnce:    o.stdin,
 		AttachStdout: true,
 		AttachStderr: true,
+		Healthcheck:  health,
 	}
 	if o.entrypointSet {
 		// An explicit empty --entrypoint resets the image's entrypoint.
@@ -276,6 +298,42 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		Pull:             pull,
 		QuietPull:        o.quiet,
 	}, nil
+}
+
+// parseHealthcheck turns the --health-* flags into a health check, as
+// docker: --no-healthcheck is Test ["NONE"] and conflicts with the others.
+func (o *containerOptions) parseHealthcheck() (*container.HealthConfig, error) {
+	set := o.healthCmd != "" || o.healthInterval != 0 || o.healthTimeout != 0 || o.healthStartPeriod != 0 ||
+		o.healthStartInterval != 0 || o.healthRetries != 0
+	if o.noHealthcheck {
+		if set {
+			return nil, errors.New("--no-healthcheck conflicts with --health-* options")
+		}
+		return &container.HealthConfig{Test: []string{"NONE"}}, nil
+	}
+	if !set {
+		return nil, nil
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--health-interval", o.healthInterval}, {"--health-timeout", o.healthTimeout},
+		{"--health-start-period", o.healthStartPeriod}, {"--health-start-interval", o.healthStartInterval}} {
+		if d.v < 0 {
+			return nil, fmt.Errorf("%s cannot be negative", d.name)
+		}
+	}
+	if o.healthRetries < 0 {
+		return nil, errors.New("--health-retries cannot be negative")
+	}
+	h := &container.HealthConfig{
+		Interval: o.healthInterval, Timeout: o.healthTimeout, StartPeriod: o.healthStartPeriod,
+		StartInterval: o.healthStartInterval, Retries: o.healthRetries,
+	}
+	if o.healthCmd != "" {
+		h.Test = []string{"CMD-SHELL", o.healthCmd}
+	}
+	return h, nil
 }
 
 // networking is what the network flags translate to.

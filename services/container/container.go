@@ -30,6 +30,7 @@ type State struct {
 	// ManualStop is set when a user stopped or killed the container, so a
 	// restart policy leaves it alone until the next start.
 	ManualStop bool
+	Health     *ctypes.Health `json:",omitempty"`
 }
 
 // Running reports whether a task exists (running or paused).
@@ -63,12 +64,13 @@ type Container struct {
 	LoggerPid      int
 	Network        NetworkState
 
-	dir    string // persistent record directory
-	bundle string // runtime bundle directory
-	shim   *shim.Shim
-	logger *loggerProc // the logger of the current run, if this daemon started it
-	run    *run        // the current run, or the next one if none is running
-	gone   chan struct{}
+	dir     string // persistent record directory
+	bundle  string // runtime bundle directory
+	shim    *shim.Shim
+	logger  *loggerProc // the logger of the current run, if this daemon started it
+	restart restarter   // the restart policy's pending restart and back-off
+	run     *run        // the current run, or the next one if none is running
+	gone    chan struct{}
 }
 
 // run is one start-to-exit of a container. done is closed when it ends

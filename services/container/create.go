@@ -124,6 +124,7 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 	s.mu.Lock()
 	s.byID[id] = c
 	s.mu.Unlock()
+	s.publish(c, "create", nil)
 	return c, nil
 }
 
@@ -183,6 +184,10 @@ func mergeImageConfig(in *ctypes.Config, img *imagesvc.Image) (*ctypes.Config, s
 	}
 	if cfg.StopSignal == "" {
 		cfg.StopSignal = ic.StopSignal
+	}
+	cfg.Healthcheck = mergeHealthcheck(in.Healthcheck, ic.Healthcheck)
+	if err := validateHealthcheck(cfg.Healthcheck); err != nil {
+		return nil, "", nil, err
 	}
 	if len(ic.ExposedPorts) > 0 {
 		ports := network.PortSet{}
@@ -325,6 +330,15 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	if err != nil {
 		return err
 	}
+	if c.state().Status == ctypes.StateRestarting {
+		if !opts.Force {
+			return fmt.Errorf("cannot remove container %q: container is restarting: stop the container before removing or force remove: %w", c.Name, errdefs.ErrConflict)
+		}
+		c.op.Lock()
+		c.cancelRestart()
+		_ = c.setState(func(st *State) { st.Status = ctypes.StateExited })
+		c.op.Unlock()
+	}
 	if c.state().Running() {
 		if !opts.Force {
 			return fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove: %w", c.Name, errdefs.ErrConflict)
@@ -372,6 +386,7 @@ func (s *Service) remove(ctx context.Context, c *Container) error {
 	}
 	s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
 	s.unlist(c)
+	s.publish(c, "destroy", nil)
 	s.gc.Schedule()
 	return nil
 }
@@ -444,5 +459,8 @@ func (s *Service) Rename(ref, newName string) error {
 	if s.networks != nil {
 		s.networks.Rename(c.ID, newName)
 	}
+	c.mu.Unlock()
+	s.publish(c, "rename", map[string]string{"oldName": "/" + old})
+	c.mu.Lock() // for the deferred unlock
 	return nil
 }

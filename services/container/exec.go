@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,6 +134,7 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, cfg ctypes.ExecCre
 	}
 	e := &Exec{ID: newID(), ContainerID: c.ID, Config: cfg, done: make(chan struct{})}
 	s.execs.add(e)
+	s.publish(c, "exec_create: "+strings.Join(cfg.Cmd, " "), map[string]string{"execID": e.ID})
 	return e, nil
 }
 
@@ -155,6 +158,13 @@ func (s *Service) ExecStart(ctx context.Context, id string, detach bool, console
 	if err != nil {
 		return err
 	}
+	return s.runExec(ctx, e, detach, consoleSize, streams)
+}
+
+// runExec is ExecStart of an exec instance (also one not listed, such as
+// a health probe's).
+func (s *Service) runExec(ctx context.Context, e *Exec, detach bool, consoleSize *[2]uint, streams ExecStreams) error {
+	id := e.ID
 	e.mu.Lock()
 	if e.started {
 		e.mu.Unlock()
@@ -211,6 +221,9 @@ func (s *Service) ExecStart(ctx context.Context, id string, detach bool, console
 	e.mu.Lock()
 	e.running, e.pid, e.shim = true, int(pid), sh
 	e.mu.Unlock()
+	if listed, _ := s.execs.get(e.ID); listed == e { // not health probes, as Docker
+		s.publish(c, "exec_start: "+strings.Join(e.Config.Cmd, " "), map[string]string{"execID": e.ID})
+	}
 	xio.start(ctx, func() {
 		if err := sh.CloseExecStdin(ctx, e.ID); err != nil && !errdefs.IsNotFound(err) {
 			log.G(ctx).WithError(err).Debug("close exec stdin")
@@ -227,6 +240,9 @@ func (s *Service) ExecStart(ctx context.Context, id string, detach bool, console
 		e.running, e.exitCode = false, &code
 		e.mu.Unlock()
 		close(e.done)
+		if listed, _ := s.execs.get(e.ID); listed == e {
+			s.publish(c, "exec_die", map[string]string{"execID": e.ID, "exitCode": strconv.Itoa(code)})
+		}
 		if err := sh.DeleteExec(ctx, e.ID); err != nil && !errdefs.IsNotFound(err) {
 			log.G(ctx).WithError(err).Debug("delete exec")
 		}

@@ -164,6 +164,7 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 	if err := attachable(c.state()); err != nil {
 		return c, err
 	}
+	s.publish(c, "attach", nil)
 	c.mu.RLock()
 	r := c.run // the current run, or the next one: `start -a` attaches first
 	paths := c.fifos()

@@ -47,6 +47,15 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	case st.Status == ctypes.StateRemoving || st.Status == ctypes.StateDead:
 		return fmt.Errorf("container is marked for removal and cannot be started: %w", errdefs.ErrConflict)
 	}
+	// A start by the user cancels a pending restart and starts the
+	// policy's count again.
+	c.cancelRestart()
+	if err := c.setState(func(st *State) { st.ManualStop = false }); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.RestartCount, c.restart.backoff = 0, 0
+	c.mu.Unlock()
 	if err := s.start(ctx, c); err != nil {
 		msg, code := err.Error(), exitStartFailed
 		var se *startError
@@ -260,6 +269,8 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		log.G(ctx).WithError(err).Warn("persisting running state")
 	}
 	s.watch(c, sh)
+	s.publish(c, "start", nil)
+	s.monitorHealth(c, c.currentRun())
 	return nil
 }
 
@@ -316,8 +327,13 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	if finished.IsZero() || finished.Unix() <= 0 {
 		finished = time.Now()
 	}
+	st0 := c.state()
+	restart := !s.closing.Load() && shouldRestart(c, int(exit.Status), st0.ManualStop)
 	_ = c.setState(func(st *State) {
 		st.Status = ctypes.StateExited
+		if restart {
+			st.Status = ctypes.StateRestarting
+		}
 		st.ExitCode = int(exit.Status)
 		st.Pid = 0
 		st.FinishedAt = finished.UTC()
@@ -329,6 +345,10 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	if s.networks != nil {
 		s.networks.Leaving(c.ID)
 	}
+	if oomKilled {
+		s.publish(c, "oom", nil)
+	}
+	s.publish(c, "die", map[string]string{"exitCode": strconv.Itoa(int(exit.Status))})
 	c.endRun(int(exit.Status), "")
 	autoRemove := c.HostConfig.AutoRemove
 	if autoRemove {
@@ -351,7 +371,11 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.mu.Unlock()
 	if autoRemove {
 		s.removeLeftovers(s.background(), c.ID, c.SnapshotKey)
+		s.publish(c, "destroy", nil)
 		s.gc.Schedule()
+	}
+	if restart {
+		s.scheduleRestart(c, finished.Sub(st0.StartedAt))
 	}
 }
 
@@ -442,9 +466,27 @@ type StopOptions struct {
 // Stop stops a running container: its stop signal, then SIGKILL after the
 // timeout. Stopping a stopped container is not an error (304).
 func (s *Service) Stop(ctx context.Context, ref string, opts StopOptions) error {
+	err := s.stop(ctx, ref, opts)
+	if err == nil {
+		if c, gerr := s.Get(ref); gerr == nil {
+			s.publish(c, "stop", nil)
+		}
+	}
+	return err
+}
+
+func (s *Service) stop(ctx context.Context, ref string, opts StopOptions) error {
 	c, err := s.Get(ref)
 	if err != nil {
 		return err
+	}
+	if c.state().Status == ctypes.StateRestarting {
+		// Waiting to be restarted: stopping means not restarting.
+		c.op.Lock()
+		c.cancelRestart()
+		_ = c.setState(func(st *State) { st.ManualStop = true; st.Status = ctypes.StateExited })
+		c.op.Unlock()
+		return nil
 	}
 	if !c.state().Running() {
 		return fmt.Errorf("container already stopped: %w", errdefs.ErrNotModified)
@@ -535,6 +577,7 @@ func (s *Service) signal(ctx context.Context, c *Container, sig syscall.Signal, 
 		}
 		return err
 	}
+	s.publish(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
 	if paused && sig == syscall.SIGKILL {
 		// Thaw so the kill is delivered.
 		if err := sh.Resume(ctx); err == nil {
@@ -569,6 +612,7 @@ func (s *Service) Restart(ctx context.Context, ref string, opts StopOptions) err
 	c, err := s.Get(ref)
 	if err == nil {
 		_ = c.setState(func(st *State) { st.ManualStop = false })
+		s.publish(c, "restart", nil)
 	}
 	return nil
 }
@@ -618,13 +662,21 @@ func (s *Service) freeze(ctx context.Context, ref string, pause bool) error {
 		}
 		return err
 	}
-	return c.setState(func(st *State) {
+	if err := c.setState(func(st *State) {
 		if pause {
 			st.Status = ctypes.StatePaused
 		} else {
 			st.Status = ctypes.StateRunning
 		}
-	})
+	}); err != nil {
+		return err
+	}
+	if pause {
+		s.publish(c, "pause", nil)
+	} else {
+		s.publish(c, "unpause", nil)
+	}
+	return nil
 }
 
 // WaitResult is how a waited-for run ended.

@@ -49,13 +49,15 @@ type Service struct {
 	gc        GC
 	networks  Networks
 	execs     execs
+	events    EventPublisher
 
 	mu    sync.RWMutex
 	byID  map[string]*Container
 	names map[string]string // name -> id
 
-	wg      sync.WaitGroup // background exit watchers and removals
-	closing atomic.Bool    // the daemon is stopping: shim connections close on purpose
+	wg       sync.WaitGroup // background exit watchers and removals
+	closing  atomic.Bool    // the daemon is stopping: shim connections close on purpose
+	stopping chan struct{}  // closed when the daemon stops: pending restarts are dropped
 }
 
 // New returns the service; call Restore before serving.
@@ -71,6 +73,7 @@ func New(cfg Config, images Images, sn snapshots.Snapshotter, shims *shim.Manage
 	return &Service{
 		cfg: cfg, images: images, snapshots: sn, shims: shims, gc: gc,
 		byID: map[string]*Container{}, names: map[string]string{},
+		stopping: make(chan struct{}),
 	}, nil
 }
 
@@ -195,13 +198,14 @@ func (s *Service) Restore(ctx context.Context) error {
 		}
 		s.networks.Cleanup(ctx, running)
 	}
+	s.restartOnBoot(ctx)
 	return nil
 }
 
 func (s *Service) reconnect(ctx context.Context, c *Container) {
 	st := c.state()
-	if !st.Running() && st.Status != "restarting" {
-		return
+	if !st.Running() {
+		return // a pending restart is restartOnBoot's
 	}
 	l := log.G(ctx).WithField("container", c.ID)
 	sh, err := s.shims.Connect(ctx, c.ID, c.bundle)
@@ -219,6 +223,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 			_ = c.save()
 			c.mu.Unlock()
 			s.restoreNetwork(ctx, c)
+			s.monitorHealth(c, c.currentRun())
 			l.Debug("reconnected to running container")
 			s.watch(c, sh)
 			return
@@ -276,6 +281,7 @@ func (s *Service) HandleEvent(ev shim.Event) {
 // for background work.
 func (s *Service) Close() {
 	s.closing.Store(true)
+	close(s.stopping)
 	for _, c := range s.All() {
 		c.mu.Lock()
 		if c.shim != nil {

@@ -61,6 +61,7 @@ func inspectResponse(c svc.View) *ctypes.InspectResponse {
 			Error:      st.Error,
 			StartedAt:  formatTime(st.StartedAt),
 			FinishedAt: formatTime(st.FinishedAt),
+			Health:     st.Health,
 		},
 		Image:           c.ImageID.String(),
 		ResolvConfPath:  c.ResolvConfPath,
@@ -98,7 +99,7 @@ func (r *Router) list(ctx context.Context, w http.ResponseWriter, req *http.Requ
 	if err != nil {
 		return err
 	}
-	if err := f.Validate("id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "publish", "expose"); err != nil {
+	if err := f.Validate("id", "name", "label", "status", "ancestor", "exited", "before", "since", "network", "publish", "expose", "health"); err != nil {
 		return err
 	}
 	for _, s := range f.Values("status") {
@@ -213,6 +214,14 @@ func matches(v svc.View, f filters.Args, ancestorIDs map[string]bool) bool {
 	if f.Has("ancestor") && !ancestorIDs[v.ImageID.String()] && !f.Match("ancestor", func(a string) bool { return a == v.Image }) {
 		return false
 	}
+	if !f.Match("health", func(h string) bool {
+		if v.State.Health == nil {
+			return h == string(ctypes.NoHealthcheck)
+		}
+		return string(v.State.Health.Status) == h
+	}) {
+		return false
+	}
 	if !f.Match("network", func(n string) bool {
 		for name, es := range v.Network.Networks {
 			if name == n || (es != nil && es.NetworkID != "" && strings.HasPrefix(es.NetworkID, n)) {
@@ -286,12 +295,23 @@ func summary(v svc.View, image string) ctypes.Summary {
 	return s
 }
 
+// healthText is the health suffix of a running container's status.
+func healthText(h *ctypes.Health) string {
+	switch {
+	case h == nil:
+		return ""
+	case h.Status == ctypes.Starting:
+		return " (health: starting)"
+	}
+	return " (" + string(h.Status) + ")"
+}
+
 // statusText is the human status `docker ps` shows.
 func statusText(st svc.State) string {
 	now := time.Now()
 	switch st.Status {
 	case ctypes.StateRunning:
-		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + healthText(st.Health)
 	case ctypes.StatePaused:
 		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
 	case ctypes.StateRestarting:
