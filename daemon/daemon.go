@@ -26,6 +26,7 @@ import (
 	"github.com/pouchcontainer/pouch/daemon/config"
 	authrouter "github.com/pouchcontainer/pouch/daemon/router/auth"
 	containerrouter "github.com/pouchcontainer/pouch/daemon/router/container"
+	eventsrouter "github.com/pouchcontainer/pouch/daemon/router/events"
 	imagerouter "github.com/pouchcontainer/pouch/daemon/router/image"
 	networkrouter "github.com/pouchcontainer/pouch/daemon/router/network"
 	systemrouter "github.com/pouchcontainer/pouch/daemon/router/system"
@@ -34,6 +35,7 @@ import (
 	"github.com/pouchcontainer/pouch/pkg/registry"
 	"github.com/pouchcontainer/pouch/runtime/shim"
 	containersvc "github.com/pouchcontainer/pouch/services/container"
+	eventsvc "github.com/pouchcontainer/pouch/services/events"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
 	netsvc "github.com/pouchcontainer/pouch/services/network"
 )
@@ -83,8 +85,11 @@ func Run(ctx context.Context, cfg config.Config) error {
 	}
 	gc := imagesvc.NewCollector(store, time.Second)
 	defer gc.Close()
+	bus := eventsvc.New(eventsvc.DefaultHistory)
+	defer bus.Close()
 	images := imagesvc.New(store, gc)
 	images.SetRegistries(registries)
+	images.SetEvents(bus)
 	if err := images.Recover(ctx); err != nil {
 		return fmt.Errorf("recover image store: %w", err)
 	}
@@ -113,6 +118,8 @@ func Run(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer networks.Close()
+	networks.SetEvents(bus)
+	containers.SetEvents(bus)
 	containers.SetNetworks(networks)
 	events, err := shim.ServeEvents(eventsPath, containers.HandleEvent)
 	if err != nil {
@@ -132,9 +139,12 @@ func Run(ctx context.Context, cfg config.Config) error {
 		}),
 		containerrouter.New(containers, images),
 		containerrouter.NewExec(containers),
+		containerrouter.NewStats(containers),
+		containerrouter.NewArchive(containers, images),
 		imagerouter.New(images, containers),
 		networkrouter.New(networks, containers),
 		authrouter.New(registries),
+		eventsrouter.New(bus),
 	)
 	srv.RequestContext = imagestore.WithNamespace
 	var listeners []net.Listener
@@ -163,6 +173,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 		}
 	}
 	log.G(ctx).Info("pouchd is stopping; containers keep running")
+	bus.Close() // event streams end, or Shutdown would wait for them
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

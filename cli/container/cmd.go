@@ -14,6 +14,10 @@ func NewContainerCommand(deps *Deps) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newAttachCommand(deps),
+		newCommitCommand(deps),
+		newCpCommand(deps),
+		newDiffCommand(deps),
+		newExportCommand(deps),
 		newCreateCommand(deps),
 		newExecCommand(deps),
 		newInspectCommand(deps),
@@ -29,6 +33,9 @@ func NewContainerCommand(deps *Deps) *cobra.Command {
 		newRunCommand(deps),
 		newStartCommand(deps),
 		newStopCommand(deps),
+		newStatsCommand(deps),
+		newTopCommand(deps),
+		newUpdateCommand(deps),
 		newUnpauseCommand(deps),
 		newWaitCommand(deps),
 	)
@@ -44,6 +51,10 @@ func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 	rm.Aliases = nil
 	return []*cobra.Command{
 		newAttachCommand(deps),
+		newCommitCommand(deps),
+		newCpCommand(deps),
+		newDiffCommand(deps),
+		newExportCommand(deps),
 		newCreateCommand(deps),
 		newExecCommand(deps),
 		newKillCommand(deps),
@@ -57,6 +68,9 @@ func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 		newRunCommand(deps),
 		newStartCommand(deps),
 		newStopCommand(deps),
+		newStatsCommand(deps),
+		newTopCommand(deps),
+		newUpdateCommand(deps),
 		newUnpauseCommand(deps),
 		newWaitCommand(deps),
 	}

@@ -20,6 +20,7 @@ func NewImageCommand(deps *Deps) *cobra.Command {
 	rm.Aliases = []string{"rmi", "remove"}
 	cmd.AddCommand(
 		newHistoryCommand(deps),
+		newImportCommand(deps),
 		newInspectCommand(deps),
 		newLoadCommand(deps),
 		ls,
@@ -44,6 +45,7 @@ func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 	return []*cobra.Command{
 		newHistoryCommand(deps),
 		images,
+		newImportCommand(deps),
 		newLoadCommand(deps),
 		newPullCommand(deps),
 		newPushCommand(deps),

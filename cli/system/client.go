@@ -16,6 +16,7 @@ type APIClient interface {
 	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 	ContainerInspect(ctx context.Context, container string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
 	// ClientVersion is the API version in use, after negotiation.
 	ClientVersion() string
 }

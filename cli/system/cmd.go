@@ -6,6 +6,7 @@ import "github.com/spf13/cobra"
 // `pouch inspect`.
 func NewTopLevelCommands(deps *Deps) []*cobra.Command {
 	return []*cobra.Command{
+		newEventsCommand(deps),
 		newInfoCommand(deps),
 		newInspectCommand(deps),
 		newVersionCommand(deps),

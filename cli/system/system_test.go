@@ -18,6 +18,8 @@ import (
 )
 
 type fakeClient struct {
+	// APIClient is nil: methods a test does not fake panic when called.
+	APIClient
 	versionFunc          func() (client.ServerVersionResult, error)
 	infoFunc             func() (client.SystemInfoResult, error)
 	containerInspectFunc func(string) (client.ContainerInspectResult, error)

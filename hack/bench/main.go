@@ -170,6 +170,27 @@ func run(out string, runs, many int) error {
 	pid, _ := strconv.Atoi(strings.TrimSpace(pidOut))
 	rep.shimPSS = pssKB(parentPid(pid))
 	rep.loggerPSS = pssKB(loggerPid(root))
+	execPouch, execRunc, err := benchExec(e, "mem", runs)
+	if err != nil {
+		return err
+	}
+	rep.add("`exec c true` in a running container", "pouch", execPouch, "")
+	rep.add("`exec c true` in a running container", "bare `runc exec` into the same container", execRunc, "")
+	rep.execRatio = float64(execPouch) / float64(execRunc)
+	if _, err := e.pouch("rm", "-f", "mem"); err != nil {
+		return err
+	}
+	// The created containers are not needed any more.
+	created := make([]string, many)
+	for i := range created {
+		created[i] = fmt.Sprintf("c%d", i)
+	}
+	if _, err := e.pouch(append([]string{"rm"}, created...)...); err != nil {
+		return err
+	}
+	if rep.statsMany, err = benchStats(e, statsContainers, 3); err != nil {
+		return err
+	}
 	if rep.pulls, err = benchPull(e, reg); err != nil {
 		rep.pullErr = err
 	}
@@ -422,7 +443,12 @@ type report struct {
 	engines            []string
 	pulls              []pullResult
 	pullErr            error
+	execRatio          float64
+	statsMany          time.Duration
 }
+
+// statsContainers is how many running containers `stats --no-stream` reads.
+const statsContainers = 100
 
 func (r *report) add(what, who string, d time.Duration, note string) {
 	r.rows = append(r.rows, row{what, who, d, note})
@@ -442,11 +468,13 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "| `ps -a` with %d containers (CLI, process start included) | pouch | %s |\n", r.many, ms(r.psMany))
 	fmt.Fprintf(&b, "| `GET /containers/json?all=1` with %d containers | pouch | %s |\n", r.many, ms(r.psAPI))
 	fmt.Fprintf(&b, "| creating %d containers, one `pouch create` each | pouch | %s total, %s each |\n", r.many, ms(r.createMany), ms(r.createMany/time.Duration(r.many)))
+	fmt.Fprintf(&b, "| `stats --no-stream` with %d running containers (CLI) | pouch | %s |\n", statsContainers, ms(r.statsMany))
 	for _, p := range r.pulls {
 		fmt.Fprintf(&b, "| %s from a loopback registry | pouch | %s, %.1f MB transferred |\n", p.what, ms(p.d), float64(p.bytes)/1e6)
 	}
 	fmt.Fprintf(&b, "\n- `run --rm` against bare runc with the same spec: **%.2f×**; against runc's default spec: **%.2f×** (target: within 2×).\n", r.ratioSame, r.ratio)
 	fmt.Fprintf(&b, "- `run --rm` on the default bridge against runc's default spec: **%.2f×** (target: within 3×); the network adds **%s** to `--network none`.\n", r.ratioBridge, ms(r.bridgeCost))
+	fmt.Fprintf(&b, "- `exec c true` against bare `runc exec`: **%.2f×** (target: within 1.5×).\n", r.execRatio)
 	fmt.Fprintf(&b, "- `pouchd` idle RSS: **%.1f MB** (target: under 40 MB).\n", float64(r.idleRSS)/1024)
 	fmt.Fprintf(&b, "- Each running container costs its shim's PSS **%.1f MB** and its logger's PSS **%.1f MB**.\n",
 		float64(r.shimPSS)/1024, float64(r.loggerPSS)/1024)

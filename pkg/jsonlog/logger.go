@@ -39,6 +39,10 @@ var ErrDrainTimeout = errors.New("streams not drained before the stop timeout")
 // RunLogger copies the FIFOs into the log until both reach EOF (their
 // writers closed them) and returns nil then. Write errors are reported to
 // cfg.Errors and never stop the copying. Cancelling ctx aborts at once.
+// PartialLineDelay is how long the logger lets an unfinished line wait for
+// its end before logging it as it is (see CopyLive).
+const PartialLineDelay = 20 * time.Millisecond
+
 func RunLogger(ctx context.Context, cfg LoggerConfig) error {
 	w, err := OpenWriter(cfg.Log)
 	if err != nil {
@@ -86,7 +90,7 @@ func RunLogger(ctx context.Context, cfg LoggerConfig) error {
 	done := make(chan error, len(streams))
 	for _, s := range streams {
 		go func() {
-			err := w.Copy(s.name, s.r, report.report)
+			err := w.CopyLive(s.name, s.r, PartialLineDelay, report.report)
 			if err != nil {
 				err = fmt.Errorf("read %s: %w", s.name, err)
 			}

@@ -40,6 +40,10 @@ type ReadOptions struct {
 	// Done, when closed, makes a follower read the file to its end and
 	// return nil: the writer has finished.
 	Done <-chan struct{}
+	// From, with Tail zero, starts at this byte offset (the file's size
+	// measured earlier) instead of the end, so that entries written since
+	// are not missed.
+	From int64
 }
 
 // errUntil ends reading at the first entry after ReadOptions.Until.
@@ -66,6 +70,9 @@ func Read(ctx context.Context, path string, opts ReadOptions, emit func(Entry) e
 		r.off, err = tailOffset(f, fi.Size(), opts.Tail)
 		if err != nil {
 			return err
+		}
+		if opts.Tail == 0 && opts.From > 0 && opts.From < r.off {
+			r.off = opts.From
 		}
 		if _, err := f.Seek(r.off, io.SeekStart); err != nil {
 			return err

@@ -74,6 +74,23 @@ func (w *Writer) writeLocked(b []byte) error {
 // reading: a stalled reader would block the container. Copy returns nil at
 // EOF, or the read error.
 func (w *Writer) Copy(stream string, r io.Reader, onWriteError func(error)) error {
+	return w.copy(stream, r, 0, onWriteError)
+}
+
+// CopyLive is Copy for a live stream (a container's output): a line that
+// stays unfinished for delay (a shell's prompt, a progress bar) is written
+// as it is, a partial entry, so that an attached client sees it. Readers
+// of the log concatenate entries, so the text is the same.
+func (w *Writer) CopyLive(stream string, r io.Reader, delay time.Duration, onWriteError func(error)) error {
+	return w.copy(stream, r, delay, onWriteError)
+}
+
+type chunk struct {
+	data []byte
+	err  error
+}
+
+func (w *Writer) copy(stream string, r io.Reader, delay time.Duration, onWriteError func(error)) error {
 	put := func(line []byte) {
 		if err := w.writeLine(stream, line); err != nil && onWriteError != nil {
 			onWriteError(err)
@@ -83,8 +100,46 @@ func (w *Writer) Copy(stream string, r io.Reader, onWriteError func(error)) erro
 	// room for at least MaxLineSize more.
 	buf := make([]byte, 2*MaxLineSize)
 	n := 0
+	var chunks chan chunk
+	if delay > 0 {
+		// Reads go on in their own goroutine so that an unfinished line
+		// can be flushed while one blocks. It ends with the reader.
+		chunks = make(chan chunk)
+		go func() {
+			b := make([]byte, MaxLineSize)
+			for {
+				m, err := r.Read(b)
+				chunks <- chunk{data: append([]byte(nil), b[:m]...), err: err}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
 	for {
-		m, rerr := r.Read(buf[n:])
+		var m int
+		var rerr error
+		if chunks == nil {
+			m, rerr = r.Read(buf[n:])
+		} else {
+			var timer *time.Timer
+			var timeout <-chan time.Time
+			if n > 0 {
+				timer = time.NewTimer(delay)
+				timeout = timer.C
+			}
+			select {
+			case c := <-chunks:
+				m, rerr = copy(buf[n:], c.data), c.err
+			case <-timeout:
+				put(buf[:n])
+				n = 0
+				continue
+			}
+			if timer != nil {
+				timer.Stop()
+			}
+		}
 		n += m
 		p := 0
 		for p < n {

@@ -219,3 +219,47 @@ func TestConcurrentCopies(t *testing.T) {
 		t.Fatalf("counts %v", next)
 	}
 }
+
+func TestCopyLiveFlushesAnUnfinishedLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	w, err := OpenWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	r, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- w.CopyLive("stdout", r, 10*time.Millisecond, nil) }()
+	// Whole lines written in pieces, quickly, stay one entry.
+	if _, err := pw.Write([]byte("one ")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pw.Write([]byte("line\n/ # ")); err != nil {
+		t.Fatal(err)
+	}
+	// The prompt has no newline: it must be logged while the writer waits.
+	deadline := time.Now().Add(5 * time.Second)
+	var got []Entry
+	for time.Now().Before(deadline) {
+		if got = readFile(t, path); len(got) == 2 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if len(got) != 2 || got[0].Log != "one line\n" || got[1].Log != "/ # " {
+		t.Fatalf("entries while the line is unfinished: %+v", got)
+	}
+	pw.Write([]byte("ls\n"))
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got = readFile(t, path)
+	var text strings.Builder
+	for _, e := range got {
+		text.WriteString(e.Log)
+	}
+	if text.String() != "one line\n/ # ls\n" {
+		t.Errorf("log text %q", text.String())
+	}
+}

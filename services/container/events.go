@@ -6,6 +6,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/events"
+
+	eventsvc "github.com/pouchcontainer/pouch/services/events"
 )
 
 // EventPublisher receives the service's events (the daemon's event bus).
@@ -23,17 +25,13 @@ func (s *Service) publish(c *Container, action string, extra map[string]string) 
 		return
 	}
 	c.mu.RLock()
-	attrs := map[string]string{"image": c.Image, "name": c.Name}
+	var labels map[string]string
 	if c.Config != nil {
-		for k, v := range c.Config.Labels {
-			attrs[k] = v
-		}
+		labels = c.Config.Labels
 	}
+	attrs := eventsvc.ContainerAttributes(c.Name, c.Image, labels, extra)
 	id := c.ID
 	c.mu.RUnlock()
-	for k, v := range extra {
-		attrs[k] = v
-	}
 	s.events.Publish(events.Message{
 		Type: events.ContainerEventType, Action: events.Action(action), Scope: "local",
 		Actor: events.Actor{ID: id, Attributes: attrs},

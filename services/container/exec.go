@@ -301,7 +301,11 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width uint32) 
 	if !tty {
 		return nil
 	}
-	return sh.ResizePty(ctx, "", width, height)
+	if err := sh.ResizePty(ctx, "", width, height); err != nil {
+		return err
+	}
+	s.publish(c, "resize", map[string]string{"height": strconv.Itoa(int(height)), "width": strconv.Itoa(int(width))})
+	return nil
 }
 
 // execProcess builds the exec's OCI process from the container's.
@@ -326,6 +330,7 @@ func execProcess(bundle string, cfg ctypes.ExecCreateRequest, consoleSize *[2]ui
 
 // execIO connects an exec's FIFOs to its client's streams.
 type execIO struct {
+	tty            bool
 	paths          stdioPaths
 	stdin          io.ReadWriteCloser
 	stdout, stderr io.ReadWriteCloser
@@ -334,7 +339,7 @@ type execIO struct {
 }
 
 func openExecIO(ctx context.Context, dir string, cfg ctypes.ExecCreateRequest, detach bool, streams ExecStreams) (*execIO, error) {
-	x := &execIO{streams: streams}
+	x := &execIO{streams: streams, tty: cfg.Tty}
 	if detach {
 		return x, nil // no streams: the process gets /dev/null
 	}
@@ -373,8 +378,10 @@ func (x *execIO) start(ctx context.Context, closeStdin func()) {
 	if x.stdin != nil {
 		go func() {
 			_, err := io.Copy(x.stdin, x.streams.Stdin)
-			if errors.Is(err, ErrDetached) {
-				return // the process keeps its stdin
+			if errors.Is(err, ErrDetached) || x.tty {
+				// The process keeps its stdin: the client detached, or
+				// left a terminal (which its end of input does not close).
+				return
 			}
 			x.stdin.Close()
 			closeStdin()

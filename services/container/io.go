@@ -24,9 +24,11 @@ type stdioPaths struct {
 }
 
 func (c *Container) fifos() stdioPaths {
-	p := stdioPaths{
-		stdout: filepath.Join(c.dir, "stdout.fifo"),
-		stderr: filepath.Join(c.dir, "stderr.fifo"),
+	p := stdioPaths{stdout: filepath.Join(c.dir, "stdout.fifo")}
+	if !c.Config.Tty {
+		// A terminal has one output: the shim never writes stderr, and a
+		// logger waiting for a writer there would never see it end.
+		p.stderr = filepath.Join(c.dir, "stderr.fifo")
 	}
 	if c.Config.OpenStdin {
 		p.stdin = filepath.Join(c.dir, "stdin.fifo")
@@ -69,7 +71,11 @@ func (s *Service) startLogger(c *Container) (stdioPaths, *loggerProc, error) {
 		return p, nil, err
 	}
 	defer errLog.Close()
-	cmd := exec.Command(s.cfg.LoggerBinary, "--stdout", p.stdout, "--stderr", p.stderr, "--log", c.LogPath, "--ready-fd", "3")
+	args := []string{"--stdout", p.stdout, "--log", c.LogPath, "--ready-fd", "3"}
+	if p.stderr != "" {
+		args = append(args, "--stderr", p.stderr)
+	}
+	cmd := exec.Command(s.cfg.LoggerBinary, args...)
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.Stderr = errLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -150,8 +156,30 @@ func streamFilter(stdout, stderr bool, emit func(jsonlog.Entry) error) func(json
 type AttachOptions struct {
 	Stdin          io.Reader // nil: no stdin
 	Stdout, Stderr bool
-	Logs           bool // replay the log first
-	Stream         bool // follow until the run ends
+	Logs           bool         // replay the log first
+	Stream         bool         // follow until the run ends
+	At             *AttachPoint // where the attach starts; nil: now
+}
+
+// AttachPoint fixes where an attach starts: the run it follows and the
+// log's size. An API handler takes it before it tells the client it is
+// attached, as the client may start the container right away: output
+// and an exit from then on must not be missed.
+type AttachPoint struct {
+	run  *run
+	from int64 // -1: no log yet
+}
+
+// AttachPoint returns the container's attach point now.
+func (c *Container) AttachPoint() *AttachPoint {
+	c.mu.RLock()
+	r := c.run // the current run, or the next one: `start -a` attaches first
+	c.mu.RUnlock()
+	at := &AttachPoint{run: r, from: -1}
+	if fi, err := os.Stat(c.LogPath); err == nil {
+		at.from = fi.Size()
+	}
+	return at
 }
 
 // Attach streams the container's output from now on (and its log before,
@@ -165,8 +193,12 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 		return c, err
 	}
 	s.publish(c, "attach", nil)
+	at := opts.At
+	if at == nil {
+		at = c.AttachPoint()
+	}
+	r := at.run
 	c.mu.RLock()
-	r := c.run // the current run, or the next one: `start -a` attaches first
 	paths := c.fifos()
 	c.mu.RUnlock()
 
@@ -195,7 +227,9 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 				cancel() // the client detached: the attach ends, stdin stays open
 				return
 			}
-			if c.Config.StdinOnce {
+			// As Docker: a terminal's input is not closed when a client's
+			// ends (it may have detached); a pipe's is, with StdinOnce.
+			if c.Config.StdinOnce && !c.Config.Tty {
 				closeStdin(ctx, c, r)
 			}
 		}()
@@ -203,15 +237,13 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions, em
 	// Without the old log, follow from its current end; when there is no
 	// log yet, everything it will hold is new.
 	tail := 0
-	if opts.Logs {
-		tail = -1
-	} else if _, err := os.Stat(c.LogPath); errors.Is(err, os.ErrNotExist) {
-		tail = -1
+	if opts.Logs || at.from < 0 {
+		tail = -1 // all of it, or there was no log when the client attached
 	}
 	if !opts.Stream {
-		return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail}, streamFilter(opts.Stdout, opts.Stderr, emit))
+		return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail, From: at.from}, streamFilter(opts.Stdout, opts.Stderr, emit))
 	}
-	return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail, Follow: true, Done: r.done},
+	return c, jsonlog.Read(ctx, c.LogPath, jsonlog.ReadOptions{Tail: tail, From: at.from, Follow: true, Done: r.done},
 		streamFilter(opts.Stdout, opts.Stderr, emit))
 }
 

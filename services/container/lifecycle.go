@@ -316,7 +316,12 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	// run must find every line there. A straggler that inherited the pipes
 	// keeps them open; deleting the task kills it.
 	deleted := false
-	if !s.waitLogger(logger, loggerPid, loggerQuickExit) {
+	quick := loggerQuickExit
+	if c.Config.Tty {
+		// The shim's console copy ends only when the task is deleted.
+		quick = 0
+	}
+	if !s.waitLogger(logger, loggerPid, quick) {
 		deleteTask()
 		deleted = true
 		if !s.waitLogger(logger, loggerPid, loggerExitTimeout) {
@@ -348,7 +353,10 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	if oomKilled {
 		s.publish(c, "oom", nil)
 	}
-	s.publish(c, "die", map[string]string{"exitCode": strconv.Itoa(int(exit.Status))})
+	s.publish(c, "die", map[string]string{
+		"exitCode":     strconv.Itoa(int(exit.Status)),
+		"execDuration": strconv.Itoa(int(finished.Sub(st0.StartedAt).Seconds())),
+	})
 	c.endRun(int(exit.Status), "")
 	autoRemove := c.HostConfig.AutoRemove
 	if autoRemove {

@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/rootfs"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+	eventtypes "github.com/moby/moby/api/types/events"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -31,6 +32,12 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
 	// archive's index, or everything after a failure) is garbage.
 	defer s.gc.Schedule()
 	var lines []string
+	type loadedImage struct {
+		id     string
+		name   string
+		target ocispec.Descriptor
+	}
+	var loaded []loadedImage // for the load events, once all are named
 	err := s.store.WithLease(ctx, func(ctx context.Context) error {
 		idxDesc, err := archive.ImportIndex(ctx, s.store.Content, r)
 		if err != nil {
@@ -70,6 +77,7 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
 					return err
 				}
 				lines = append(lines, "Loaded image ID: "+id.String())
+				loaded = append(loaded, loadedImage{id.String(), id.String(), n.target})
 				continue
 			}
 			id, err := s.idOf(ctx, n.target)
@@ -83,11 +91,15 @@ func (s *Service) Load(ctx context.Context, r io.Reader) ([]string, error) {
 				return err
 			}
 			lines = append(lines, "Loaded image: "+reference.Familiar(n.name))
+			loaded = append(loaded, loadedImage{id.String(), reference.Familiar(n.name), n.target})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, l := range loaded {
+		s.publish(eventtypes.ActionLoad, l.id, l.name, s.labelsOf(ctx, l.target))
 	}
 	return lines, nil
 }
@@ -193,11 +205,13 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 		return fmt.Errorf("no image to save: %w", errdefs.ErrInvalidArgument)
 	}
 	var opts []archive.ExportOpt
+	var saved []*Image
 	for _, ref := range refs {
 		img, err := s.Get(ctx, ref)
 		if err != nil {
 			return err
 		}
+		saved = append(saved, img)
 		var names []string
 		for _, c := range s.registries.Candidates(ref) {
 			for _, have := range img.Names {
@@ -210,7 +224,13 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 		opts = append(opts, archive.WithManifest(img.Target, names...))
 	}
 	opts = append(opts, archive.WithPlatform(platforms.Default()), archive.WithSkipMissing(s.store.Content))
-	return archive.Export(ctx, s.store.Content, w, opts...)
+	if err := archive.Export(ctx, s.store.Content, w, opts...); err != nil {
+		return err
+	}
+	for _, img := range saved {
+		s.publish(eventtypes.ActionSave, img.ID.String(), img.ID.String(), img.Config.Config.Labels)
+	}
+	return nil
 }
 
 func readJSON(ctx context.Context, cs content.Provider, desc ocispec.Descriptor, v any) error {

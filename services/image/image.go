@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/platforms"
 	dref "github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -27,6 +28,7 @@ import (
 	imagestore "github.com/pouchcontainer/pouch/image"
 	"github.com/pouchcontainer/pouch/pkg/reference"
 	"github.com/pouchcontainer/pouch/pkg/registry"
+	"github.com/pouchcontainer/pouch/services/events"
 )
 
 // danglingPrefix names records that keep an untagged image alive, the way
@@ -97,6 +99,8 @@ type Service struct {
 	cache map[digest.Digest]*resolved // target digest -> resolved manifest and config
 	view  *view                       // the last List, until a record changes
 	gen   uint64                      // bumped by every record change
+
+	events events.Publisher // guarded by mu; nil publishes nothing (see SetEvents)
 }
 
 // view is one consistent listing of the image records, with the indexes
@@ -395,7 +399,11 @@ func (s *Service) Tag(ctx context.Context, source, target string) error {
 	if err != nil {
 		return err
 	}
-	return s.setName(ctx, named, img.Target)
+	if err := s.setName(ctx, named, img.Target); err != nil {
+		return err
+	}
+	s.publish(eventtypes.ActionTag, img.ID.String(), reference.Familiar(named), img.Config.Config.Labels)
+	return nil
 }
 
 // setName creates or moves the record name to target. The image the name
@@ -571,6 +579,7 @@ func (s *Service) remove(ctx context.Context, ref string, opts RemoveOptions) (*
 		}
 	}
 	res := &Removed{}
+	defer func() { s.publishRemoved(img, res) }()
 	if byName && len(named) > 1 {
 		// Other names keep the image: only untag.
 		if err := s.store.Images.Delete(ctx, name); err != nil {
@@ -659,6 +668,7 @@ func (s *Service) Prune(ctx context.Context, opts PruneOptions) (*Removed, uint6
 		res.Deleted = append(res.Deleted, r.Deleted...)
 		reclaimed += uint64(img.Size)
 	}
+	s.publishPrune(reclaimed)
 	return res, reclaimed, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	dref "github.com/distribution/reference"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/userns"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/semaphore"
@@ -120,6 +121,7 @@ func (s *Service) pull(ctx context.Context, named reference.Named, matcher platf
 	if err != nil {
 		return err
 	}
+	s.publish(eventtypes.ActionPull, dref.FamiliarString(named), dref.FamiliarName(named), s.labelsOf(ctx, target))
 	o.write(Progress{Status: "Digest: " + desc.Digest.String()})
 	if upToDate {
 		o.write(Progress{Status: "Status: Image is up to date for " + dref.FamiliarString(named)})

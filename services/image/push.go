@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/containerd/platforms"
 	dref "github.com/distribution/reference"
+	eventtypes "github.com/moby/moby/api/types/events"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/semaphore"
 
@@ -218,6 +219,7 @@ func (s *Service) pushOne(ctx context.Context, name string, creds registry.Crede
 	if err != nil {
 		return pushError(err, named, creds)
 	}
+	s.publish(eventtypes.ActionPush, dref.FamiliarString(named), dref.FamiliarName(named), img.Config.Config.Labels)
 	o.write(Progress{Status: fmt.Sprintf("%s: digest: %s size: %d", tag, target.Digest, target.Size)})
 	o.write(Progress{Aux: &PushResult{Tag: tag, Digest: target.Digest.String(), Size: int(target.Size)}})
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	eventtypes "github.com/moby/moby/api/types/events"
 
 	"github.com/pouchcontainer/pouch/network/cni"
 	"github.com/pouchcontainer/pouch/network/ports"
@@ -47,6 +48,7 @@ type Endpoint struct {
 
 	reservation *ports.Reservation
 	leaving     bool // the container exited; Release comes next
+	plugged     bool // a connect event was published: Release publishes the disconnect
 }
 
 // DNSNames are the names the endpoint answers to on its network.
@@ -199,11 +201,15 @@ func (s *Service) Plug(ctx context.Context, ep *Endpoint) error {
 	if err != nil {
 		return err
 	}
+	s.mu.Lock()
 	if mac != "" {
-		s.mu.Lock()
 		ep.MAC = mac
-		s.mu.Unlock()
 	}
+	if cur := s.endpoints[ep.NetworkID][ep.ContainerID]; cur != nil {
+		cur.plugged = true
+		s.publishLocked(eventtypes.ActionConnect, n.ID, n.Name, n.Driver, ep.ContainerID)
+	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -223,6 +229,9 @@ func (s *Service) Release(ctx context.Context, ep *Endpoint) error {
 	if cur := s.endpoints[ep.NetworkID][ep.ContainerID]; cur != nil {
 		cur.reservation.Release()
 		delete(s.endpoints[ep.NetworkID], ep.ContainerID)
+		if n := s.networks[ep.NetworkID]; n != nil && cur.plugged {
+			s.publishLocked(eventtypes.ActionDisconnect, n.ID, n.Name, n.Driver, ep.ContainerID)
+		}
 	}
 	ep.reservation.Release()
 	s.releaseIPLocked(ep.NetworkID, ep.IP)
@@ -254,6 +263,7 @@ func (s *Service) Restore(ep *Endpoint) error {
 		return fmt.Errorf("network %s of container %s is gone", ep.NetworkName, ep.ContainerID)
 	}
 	s.used[n.ID][ep.IP] = true
+	ep.plugged = true // connected before the daemon restarted
 	s.endpoints[n.ID][ep.ContainerID] = ep
 	if len(ep.Ports) > 0 {
 		res, _, err := reservePorts(ep.Ports)

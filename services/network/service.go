@@ -12,10 +12,12 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
+	eventtypes "github.com/moby/moby/api/types/events"
 
 	"github.com/pouchcontainer/pouch/network/bridge"
 	"github.com/pouchcontainer/pouch/network/cni"
 	"github.com/pouchcontainer/pouch/network/netns"
+	"github.com/pouchcontainer/pouch/services/events"
 )
 
 // Config configures the service; the bridge settings are the daemon's
@@ -46,6 +48,8 @@ type Service struct {
 	next      map[string]netip.Addr           // network ID -> where the next search starts
 	dns       map[string]*sandboxDNS          // container ID -> its resolver
 	changed   chan struct{}                   // closed (and replaced) when an endpoint is released
+
+	events events.Publisher // nil publishes nothing (see SetEvents)
 }
 
 // New loads the records, creates the predefined networks and brings up
@@ -318,6 +322,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (*Network, error)
 		return nil, err
 	}
 	log.G(ctx).WithField("network", n.Name).WithField("subnet", n.Subnet).Info("network created")
+	s.publishLocked(eventtypes.ActionCreate, n.ID, n.Name, n.Driver, "")
 	return n, nil
 }
 
@@ -416,6 +421,7 @@ func (s *Service) removeLocked(ctx context.Context, n *Network) error {
 	if err := removeBridge(n); err != nil {
 		log.G(ctx).WithError(err).WithField("network", n.Name).Warn("removing bridge")
 	}
+	s.publishLocked(eventtypes.ActionDestroy, n.ID, n.Name, n.Driver, "")
 	return nil
 }
 
@@ -438,6 +444,7 @@ func (s *Service) Prune(ctx context.Context, match func(*Network) bool) ([]strin
 		}
 		out = append(out, n.Name)
 	}
+	events.Publish(s.events, events.NetworkEvent(eventtypes.ActionPrune, "", map[string]string{"reclaimed": "0"}))
 	return out, nil
 }
 

@@ -395,6 +395,9 @@ func (r *Router) attach(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if err := c.Attachable(); err != nil {
 		return err
 	}
+	// Output (and the exit) from the moment the client is answered on is
+	// the client's.
+	opts.At = c.AttachPoint()
 	// Some clients send a JSON body before hijacking: discard it.
 	_, _ = io.Copy(io.Discard, io.LimitReader(req.Body, 1<<20))
 	conn, buf, err := hijack(w, req, snap.Config.Tty)

@@ -27,7 +27,7 @@ import (
 func (r *Router) create(ctx context.Context, w http.ResponseWriter, req *http.Request, _ map[string]string) error {
 	q := req.URL.Query()
 	if q.Get("fromSrc") != "" {
-		return fmt.Errorf("importing an image from a tarball (fromSrc) is not supported: %w", errdefs.ErrNotImplemented)
+		return r.importImage(ctx, w, req)
 	}
 	from := q.Get("fromImage")
 	if from == "" {
