@@ -44,10 +44,7 @@ func newCommitCommand(deps *Deps) *cobra.Command {
 
 // runCommit makes the image and prints its ID.
 func runCommit(ctx context.Context, deps *Deps, opts *commitOptions) error {
-	api, err := archiveAPI(deps)
-	if err != nil {
-		return err
-	}
+	api := deps.Client
 	res, err := api.ContainerCommit(ctx, opts.container, client.ContainerCommitOptions{
 		Reference: opts.reference,
 		Comment:   opts.comment,

@@ -21,26 +21,6 @@ import (
 	"github.com/pouchcontainer/pouch/cli/command"
 )
 
-// archiveClient is the part of the Engine API that cp, commit, diff and
-// export use, beyond the container commands' APIClient.
-type archiveClient interface {
-	ContainerStatPath(ctx context.Context, container string, options client.ContainerStatPathOptions) (client.ContainerStatPathResult, error)
-	CopyFromContainer(ctx context.Context, container string, options client.CopyFromContainerOptions) (client.CopyFromContainerResult, error)
-	CopyToContainer(ctx context.Context, container string, options client.CopyToContainerOptions) (client.CopyToContainerResult, error)
-	ContainerExport(ctx context.Context, container string, options client.ContainerExportOptions) (client.ContainerExportResult, error)
-	ContainerDiff(ctx context.Context, container string, options client.ContainerDiffOptions) (client.ContainerDiffResult, error)
-	ContainerCommit(ctx context.Context, container string, options client.ContainerCommitOptions) (client.ContainerCommitResult, error)
-}
-
-// archiveAPI returns the client as an archiveClient (moby's client is one).
-func archiveAPI(deps *Deps) (archiveClient, error) {
-	c, ok := deps.Client.(archiveClient)
-	if !ok {
-		return nil, errors.New("the API client cannot copy files, export, diff or commit containers")
-	}
-	return c, nil
-}
-
 type cpOptions struct {
 	source      string
 	destination string
@@ -84,10 +64,7 @@ func newCpCommand(deps *Deps) *cobra.Command {
 func runCp(ctx context.Context, deps *Deps, opts cpOptions) error {
 	srcContainer, srcPath := splitCpArg(opts.source)
 	dstContainer, dstPath := splitCpArg(opts.destination)
-	api, err := archiveAPI(deps)
-	if err != nil {
-		return err
-	}
+	api := deps.Client
 	switch {
 	case srcContainer != "" && dstContainer != "":
 		return errors.New("copying between containers is not supported")
@@ -120,7 +97,7 @@ func resolveLocalPath(p string) (string, error) {
 	return preserveTrailingDotOrSeparator(abs, p), nil
 }
 
-func copyFromContainer(ctx context.Context, deps *Deps, api archiveClient, ctr, srcPath, dstPath string, opts cpOptions) error {
+func copyFromContainer(ctx context.Context, deps *Deps, api APIClient, ctr, srcPath, dstPath string, opts cpOptions) error {
 	if dstPath != "-" {
 		var err error
 		if dstPath, err = resolveLocalPath(dstPath); err != nil {
@@ -180,7 +157,7 @@ func copyFromContainer(ctx context.Context, deps *Deps, api archiveClient, ctr, 
 // copyToContainer works out from the stat of the destination whether the
 // archive must be renamed (copying onto a new name, or a file onto a
 // file) and into which directory it is extracted.
-func copyToContainer(ctx context.Context, deps *Deps, api archiveClient, ctr, srcPath, dstPath string, opts cpOptions) error {
+func copyToContainer(ctx context.Context, deps *Deps, api APIClient, ctr, srcPath, dstPath string, opts cpOptions) error {
 	if srcPath != "-" {
 		var err error
 		if srcPath, err = resolveLocalPath(srcPath); err != nil {

@@ -24,10 +24,7 @@ func newDiffCommand(deps *Deps) *cobra.Command {
 // runDiff prints one line per change: C (changed), A (added) or D
 // (deleted), then the path.
 func runDiff(ctx context.Context, deps *Deps, container string) error {
-	api, err := archiveAPI(deps)
-	if err != nil {
-		return err
-	}
+	api := deps.Client
 	res, err := api.ContainerDiff(ctx, container, client.ContainerDiffOptions{})
 	if err != nil {
 		return err

@@ -45,10 +45,7 @@ func runExport(ctx context.Context, deps *Deps, opts *exportOptions) error {
 			return fmt.Errorf("failed to export container: %w", err)
 		}
 	}
-	api, err := archiveAPI(deps)
-	if err != nil {
-		return err
-	}
+	api := deps.Client
 	body, err := api.ContainerExport(ctx, opts.container, client.ContainerExportOptions{})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 // APIClient is the part of the Engine API the image commands use.
 type APIClient interface {
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
+	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
 	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	ImagePrune(ctx context.Context, options client.ImagePruneOptions) (client.ImagePruneResult, error)

@@ -22,6 +22,8 @@ var errNotImplemented = errors.New("not implemented by the fake client")
 
 // fakeClient implements APIClient with one function field per call.
 type fakeClient struct {
+	// APIClient is nil: methods a test does not fake panic when called.
+	APIClient
 	listFunc    func(client.ImageListOptions) (client.ImageListResult, error)
 	removeFunc  func(string, client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	pruneFunc   func(client.ImagePruneOptions) (client.ImagePruneResult, error)

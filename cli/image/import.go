@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
 	"io"
 	"os"
 	"strings"
@@ -14,12 +13,6 @@ import (
 
 	"github.com/pouchcontainer/pouch/cli/command"
 )
-
-// importClient is the part of the Engine API import uses, beyond the
-// image commands' APIClient (moby's client is one).
-type importClient interface {
-	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
-}
 
 type importOptions struct {
 	source    string
@@ -53,10 +46,7 @@ func newImportCommand(deps *Deps) *cobra.Command {
 // runImport sends the tarball (a file, or stdin for "-"; a URL is the
 // daemon's to fetch) and prints the new image's ID.
 func runImport(ctx context.Context, deps *Deps, opts *importOptions) error {
-	api, ok := deps.Client.(importClient)
-	if !ok {
-		return errors.New("the API client cannot import images")
-	}
+	api := deps.Client
 	var source client.ImageImportSource
 	switch {
 	case opts.source == "-":
