@@ -18,6 +18,7 @@ import (
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
@@ -27,33 +28,36 @@ import (
 
 // containerOptions are the flags shared by `create` and `run`.
 type containerOptions struct {
-	name       string
-	env        []string
-	envFiles   []string
-	workdir    string
-	user       string
-	entrypoint string
-	hostname   string
-	labels     []string
-	stdin      bool
-	tty        bool
-	autoRemove bool
-	restart    string
-	readOnly   bool
-	privileged bool
-	capAdd     []string
-	capDrop    []string
-	securityOp []string
-	memory     string
-	memorySwap string
-	cpus       string
-	cpuShares  int64
-	cpusetCPUs string
-	pidsLimit  int64
-	ulimits    []string
-	sysctls    []string
-	shmSize    string
-	tmpfs      []string
+	name        string
+	env         []string
+	envFiles    []string
+	workdir     string
+	user        string
+	entrypoint  string
+	hostname    string
+	labels      []string
+	stdin       bool
+	tty         bool
+	autoRemove  bool
+	restart     string
+	readOnly    bool
+	privileged  bool
+	capAdd      []string
+	capDrop     []string
+	securityOp  []string
+	memory      string
+	memorySwap  string
+	cpus        string
+	cpuShares   int64
+	cpusetCPUs  string
+	pidsLimit   int64
+	ulimits     []string
+	sysctls     []string
+	shmSize     string
+	tmpfs       []string
+	volumes     []string
+	mounts      []string
+	volumesFrom []string
 
 	// Health checks.
 	healthCmd           string
@@ -112,6 +116,9 @@ func addContainerFlags(flags *pflag.FlagSet, o *containerOptions) {
 	flags.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
 	flags.BoolVar(&o.autoRemove, "rm", false, "Automatically remove the container when it exits")
 	flags.StringVar(&o.restart, "restart", "", "Restart policy to apply when a container exits (no|always|on-failure[:max-retries]|unless-stopped)")
+	flags.StringArrayVarP(&o.volumes, "volume", "v", nil, "Bind mount a volume")
+	flags.StringArrayVar(&o.mounts, "mount", nil, "Attach a filesystem mount to the container")
+	flags.StringArrayVar(&o.volumesFrom, "volumes-from", nil, "Mount volumes from the specified container(s)")
 	flags.StringVar(&o.healthCmd, "health-cmd", "", "Command to run to check health")
 	flags.DurationVar(&o.healthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
 	flags.DurationVar(&o.healthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
@@ -240,6 +247,19 @@ func (o *containerOptions) parse() (*createRequest, error) {
 	if err != nil {
 		return nil, err
 	}
+	var mounts []mount.Mount
+	for _, v := range o.mounts {
+		m, err := parseMountFlag(v)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, m)
+	}
+	for _, v := range o.volumes {
+		if v == "" {
+			return nil, errors.New("invalid empty volume spec")
+		}
+	}
 
 	cfg := &container.Config{
 		Image:        o.image,
@@ -283,6 +303,9 @@ func (o *containerOptions) parse() (*createRequest, error) {
 		Sysctls:         sysctls,
 		ShmSize:         shmSize,
 		Tmpfs:           tmpfs,
+		Binds:           o.volumes,
+		Mounts:          mounts,
+		VolumesFrom:     o.volumesFrom,
 		Resources:       resources,
 	}
 	pull := o.pull

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -63,6 +64,7 @@ type Container struct {
 	SnapshotKey    string
 	LoggerPid      int
 	Network        NetworkState
+	MountPoints    []MountPoint
 
 	dir     string // persistent record directory
 	bundle  string // runtime bundle directory
@@ -105,6 +107,7 @@ type record struct {
 	SnapshotKey    string
 	LoggerPid      int
 	Network        NetworkState
+	MountPoints    []MountPoint `json:",omitempty"`
 }
 
 const recordFile = "config.json"
@@ -116,7 +119,7 @@ func (c *Container) save() error {
 		Config: c.Config, HostConfig: c.HostConfig, Path: c.Path, Args: c.Args, State: c.State,
 		RestartCount: c.RestartCount, Runtime: c.Runtime, LogPath: c.LogPath,
 		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
-		SnapshotKey: c.SnapshotKey, LoggerPid: c.LoggerPid, Network: c.Network,
+		SnapshotKey: c.SnapshotKey, LoggerPid: c.LoggerPid, Network: c.Network, MountPoints: c.MountPoints,
 	}
 	b, err := json.Marshal(&r)
 	if err != nil {
@@ -142,7 +145,7 @@ func loadContainer(dir string) (*Container, error) {
 		Config: r.Config, HostConfig: r.HostConfig, Path: r.Path, Args: r.Args, State: r.State,
 		RestartCount: r.RestartCount, Runtime: r.Runtime, LogPath: r.LogPath,
 		ResolvConfPath: r.ResolvConfPath, HostnamePath: r.HostnamePath, HostsPath: r.HostsPath,
-		SnapshotKey: r.SnapshotKey, LoggerPid: r.LoggerPid, Network: r.Network,
+		SnapshotKey: r.SnapshotKey, LoggerPid: r.LoggerPid, Network: r.Network, MountPoints: r.MountPoints,
 		dir: dir, run: newRun(), gone: make(chan struct{}),
 	}
 	return c, nil
@@ -220,6 +223,7 @@ type View struct {
 	HostnamePath   string
 	HostsPath      string
 	Network        NetworkState
+	MountPoints    []MountPoint
 }
 
 // Snapshot returns a consistent view of the container. Config and
@@ -232,6 +236,6 @@ func (c *Container) Snapshot() View {
 		Config: c.Config, HostConfig: c.HostConfig, Path: c.Path, Args: c.Args, State: c.State,
 		RestartCount: c.RestartCount, Runtime: c.Runtime, LogPath: c.LogPath,
 		ResolvConfPath: c.ResolvConfPath, HostnamePath: c.HostnamePath, HostsPath: c.HostsPath,
-		Network: c.Network.clone(),
+		Network: c.Network.clone(), MountPoints: slices.Clone(c.MountPoints),
 	}
 }

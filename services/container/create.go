@@ -115,6 +115,20 @@ func (s *Service) Create(ctx context.Context, opts CreateOptions) (_ *Container,
 		dir:         dir, bundle: filepath.Join(s.cfg.StateDir, id),
 		run: newRun(), gone: make(chan struct{}),
 	}
+	mps, err := s.parseMounts(hc, cfg.Volumes)
+	if err != nil {
+		return nil, err
+	}
+	undoVolumes, err := s.createVolumes(ctx, id, hc, mps)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			undoVolumes()
+		}
+	}()
+	c.MountPoints = mps
 	if err := s.writeNetworkFiles(c); err != nil {
 		return nil, err
 	}
@@ -186,6 +200,16 @@ func mergeImageConfig(in *ctypes.Config, img *imagesvc.Image) (*ctypes.Config, s
 		cfg.StopSignal = ic.StopSignal
 	}
 	cfg.Healthcheck = mergeHealthcheck(in.Healthcheck, ic.Healthcheck)
+	if len(ic.Volumes) > 0 {
+		vols := map[string]struct{}{}
+		for v := range ic.Volumes {
+			vols[v] = struct{}{}
+		}
+		for v := range in.Volumes {
+			vols[v] = struct{}{}
+		}
+		cfg.Volumes = vols
+	}
 	if err := validateHealthcheck(cfg.Healthcheck); err != nil {
 		return nil, "", nil, err
 	}
@@ -320,7 +344,8 @@ func (s *Service) writeNetworkFiles(c *Container) error {
 
 // RemoveOptions tunes Remove.
 type RemoveOptions struct {
-	Force bool
+	Force         bool
+	RemoveVolumes bool // rm -v: its anonymous volumes go too
 }
 
 // Remove removes a container. A running one is refused unless forced, in
@@ -354,7 +379,7 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 			return ctx.Err()
 		}
 	}
-	return s.remove(ctx, c)
+	return s.remove(ctx, c, opts.RemoveVolumes)
 }
 
 // currentRunDone returns the done channel of the run in progress; for a
@@ -370,7 +395,7 @@ func (c *Container) currentRunDone() <-chan struct{} {
 	return closed
 }
 
-func (s *Service) remove(ctx context.Context, c *Container) error {
+func (s *Service) remove(ctx context.Context, c *Container, removeVolumes bool) error {
 	c.op.Lock()
 	defer c.op.Unlock()
 	select {
@@ -386,6 +411,7 @@ func (s *Service) remove(ctx context.Context, c *Container) error {
 	}
 	s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
 	s.unlist(c)
+	s.releaseVolumes(ctx, c, removeVolumes)
 	s.publish(c, "destroy", nil)
 	s.gc.Schedule()
 	return nil

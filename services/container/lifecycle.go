@@ -177,6 +177,15 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 			return err
 		}
 	}
+	extraMounts, releaseMounts, err := s.specMounts(ctx, c, rootfs)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			releaseMounts()
+		}
+	}()
 	c.mu.RLock()
 	in := spec.Input{
 		ID: c.ID, Config: c.Config, HostConfig: c.HostConfig,
@@ -186,6 +195,7 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		HostnamePath: c.HostnamePath, ResolvConfPath: c.ResolvConfPath,
 		CgroupsPath: "/" + s.cfg.CgroupParent + "/" + c.ID,
 		NetNSPath:   sb.ns,
+		Mounts:      extraMounts,
 		Rlimits:     spec.DefaultRlimits(),
 	}
 	runtimeBin := s.cfg.Runtimes[c.Runtime]
@@ -369,6 +379,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		_ = sh.Shutdown(ctx)
 	}
 	s.teardownNetwork(ctx, c)
+	s.unmountVolumes(ctx, c)
 	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
 	_ = os.RemoveAll(c.bundle)
 	s.removeCgroups(c.ID)
@@ -379,6 +390,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.mu.Unlock()
 	if autoRemove {
 		s.removeLeftovers(s.background(), c.ID, c.SnapshotKey)
+		s.releaseVolumes(s.background(), c, true)
 		s.publish(c, "destroy", nil)
 		s.gc.Schedule()
 	}
@@ -404,7 +416,7 @@ func (s *Service) autoRemove(c *Container) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.remove(s.background(), c); err != nil {
+		if err := s.remove(s.background(), c, true); err != nil {
 			log.L.WithError(err).WithField("container", c.ID).Warn("auto-remove")
 		}
 	}()

@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	ctypes "github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/opencontainers/go-digest"
 
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -50,6 +51,7 @@ type Service struct {
 	networks  Networks
 	execs     execs
 	events    EventPublisher
+	volumes   Volumes
 
 	mu    sync.RWMutex
 	byID  map[string]*Container
@@ -186,6 +188,16 @@ func (s *Service) Restore(ctx context.Context) error {
 		s.byID[c.ID] = c
 		s.names[c.Name] = c.ID
 	}
+	if s.volumes != nil {
+		// The volume service learns who uses which volume from the records.
+		for _, c := range s.All() {
+			for _, mp := range c.MountPoints {
+				if mp.Type == mount.TypeVolume {
+					s.volumes.Reference(mp.Name, c.ID)
+				}
+			}
+		}
+	}
 	for _, c := range s.All() {
 		s.reconnect(ctx, c)
 	}
@@ -223,6 +235,7 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 			_ = c.save()
 			c.mu.Unlock()
 			s.restoreNetwork(ctx, c)
+			s.remountVolumes(ctx, c)
 			s.monitorHealth(c, c.currentRun())
 			l.Debug("reconnected to running container")
 			s.watch(c, sh)

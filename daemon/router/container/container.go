@@ -202,7 +202,11 @@ func (r *Router) remove(ctx context.Context, w http.ResponseWriter, req *http.Re
 	if err != nil {
 		return err
 	}
-	if err := r.b.Remove(ctx, v["id"], svc.RemoveOptions{Force: force}); err != nil {
+	removeVolumes, err := httputil.BoolValue(req, "v")
+	if err != nil {
+		return err
+	}
+	if err := r.b.Remove(ctx, v["id"], svc.RemoveOptions{Force: force, RemoveVolumes: removeVolumes}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -74,7 +74,7 @@ func inspectResponse(c svc.View) *ctypes.InspectResponse {
 		Platform:        "linux",
 		HostConfig:      c.HostConfig,
 		GraphDriver:     &storage.DriverData{Name: "overlayfs", Data: map[string]string{}},
-		Mounts:          []ctypes.MountPoint{},
+		Mounts:          c.Mounts(),
 		Config:          c.Config,
 		NetworkSettings: networkSettings(c),
 	}
@@ -283,7 +283,7 @@ func summary(v svc.View, image string) ctypes.Summary {
 		Labels:  v.Config.Labels,
 		State:   v.State.Status,
 		Status:  statusText(v.State),
-		Mounts:  []ctypes.MountPoint{},
+		Mounts:  v.Mounts(),
 		NetworkSettings: &ctypes.NetworkSettingsSummary{
 			Networks: endpointSettings(v),
 		},
