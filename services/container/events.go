@@ -38,6 +38,17 @@ func (s *Service) publish(c *Container, action string, extra map[string]string) 
 	})
 }
 
+// publishVolume sends a volume event about a container's use of it.
+func (s *Service) publishVolume(action, name string, attrs map[string]string) {
+	if s.events == nil {
+		return
+	}
+	s.events.Publish(events.Message{
+		Type: events.VolumeEventType, Action: events.Action(action), Scope: "local",
+		Actor: events.Actor{ID: name, Attributes: attrs},
+	})
+}
+
 // invalidArg is an invalid-argument error with a formatted message.
 func invalidArg(format string, args ...any) error {
 	return fmt.Errorf(strings.TrimSuffix(format, ".")+": %w", append(args, errdefs.ErrInvalidArgument)...)

@@ -429,6 +429,10 @@ func (s *Service) specMounts(ctx context.Context, c *Container, rootfs string) (
 				return nil, nil, err
 			}
 			mounted = append(mounted, mp.Name)
+			s.publishVolume("mount", mp.Name, map[string]string{
+				"container": id, "destination": mp.Destination, "driver": mp.Driver,
+				"propagation": string(mp.Propagation), "read/write": strconv.FormatBool(mp.RW),
+			})
 			if !mp.NoCopy {
 				if err := copyUp(rootfs, mp.Destination, src); err != nil {
 					release()
@@ -485,6 +489,7 @@ func (s *Service) unmountVolumes(ctx context.Context, c *Container) {
 			if err := s.volumes.Unmount(ctx, mp.Name, c.ID); err != nil {
 				log.G(ctx).WithError(err).WithField("volume", mp.Name).Warn("unmounting volume")
 			}
+			s.publishVolume("unmount", mp.Name, map[string]string{"container": c.ID, "driver": mp.Driver})
 		}
 	}
 }
