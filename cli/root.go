@@ -18,6 +18,7 @@ import (
 	"github.com/pouchcontainer/pouch/cli/network"
 	"github.com/pouchcontainer/pouch/cli/registry"
 	"github.com/pouchcontainer/pouch/cli/system"
+	"github.com/pouchcontainer/pouch/cli/volume"
 	"github.com/pouchcontainer/pouch/client"
 	"github.com/pouchcontainer/pouch/version"
 )
@@ -60,6 +61,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 	imageDeps := &image.Deps{Streams: streams}
 	networkDeps := &network.Deps{Streams: streams}
 	registryDeps := &registry.Deps{Streams: streams}
+	volumeDeps := &volume.Deps{Streams: streams}
 	systemDeps := &system.Deps{
 		Streams: streams,
 		Build:   system.BuildInfo{Version: Version, GitCommit: GitCommit, BuildTime: BuildTime},
@@ -89,6 +91,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 			networkDeps.Client = api
 			registryDeps.Client, registryDeps.ConfigDir = api, configDir
 			systemDeps.Client = api
+			volumeDeps.Client = api
 			systemDeps.Debug = opts.debug
 			return nil
 		},
@@ -117,6 +120,7 @@ func newRootCommand(streams command.Streams, opts *globalOptions, onClient func(
 		container.NewContainerCommand(containerDeps),
 		image.NewImageCommand(imageDeps),
 		network.NewNetworkCommand(networkDeps),
+		volume.NewVolumeCommand(volumeDeps),
 	)
 	root.AddCommand(container.NewTopLevelCommands(containerDeps)...)
 	root.AddCommand(image.NewTopLevelCommands(imageDeps)...)

@@ -29,6 +29,7 @@ import (
 	eventsrouter "github.com/pouchcontainer/pouch/daemon/router/events"
 	imagerouter "github.com/pouchcontainer/pouch/daemon/router/image"
 	networkrouter "github.com/pouchcontainer/pouch/daemon/router/network"
+	volumerouter "github.com/pouchcontainer/pouch/daemon/router/volume"
 	systemrouter "github.com/pouchcontainer/pouch/daemon/router/system"
 	"github.com/pouchcontainer/pouch/daemon/server"
 	imagestore "github.com/pouchcontainer/pouch/image"
@@ -38,6 +39,7 @@ import (
 	eventsvc "github.com/pouchcontainer/pouch/services/events"
 	imagesvc "github.com/pouchcontainer/pouch/services/image"
 	netsvc "github.com/pouchcontainer/pouch/services/network"
+	volumesvc "github.com/pouchcontainer/pouch/services/volume"
 )
 
 // Run runs pouchd until ctx is cancelled (SIGTERM), then stops serving
@@ -121,6 +123,12 @@ func Run(ctx context.Context, cfg config.Config) error {
 	networks.SetEvents(bus)
 	containers.SetEvents(bus)
 	containers.SetNetworks(networks)
+	volumes, err := volumesvc.New(volumesvc.Config{Root: filepath.Join(cfg.HomeDir, "volumes")})
+	if err != nil {
+		return fmt.Errorf("open volumes: %w", err)
+	}
+	volumes.SetEvents(bus)
+	containers.SetVolumes(volumes)
 	events, err := shim.ServeEvents(eventsPath, containers.HandleEvent)
 	if err != nil {
 		return fmt.Errorf("serve shim events: %w", err)
@@ -129,6 +137,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 	if err := containers.Restore(ctx); err != nil {
 		return fmt.Errorf("restore containers: %w", err)
 	}
+	volumes.UnmountUnused(ctx) // what no running container took back
 	defer containers.CleanupCgroupParent() // where no container runs any more
 	defer containers.Close()
 
@@ -143,6 +152,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 		containerrouter.NewArchive(containers, images),
 		imagerouter.New(images, containers),
 		networkrouter.New(networks, containers),
+		volumerouter.New(volumes),
 		authrouter.New(registries),
 		eventsrouter.New(bus),
 	)

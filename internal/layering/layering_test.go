@@ -21,6 +21,7 @@ var forbidden = map[string][]string{
 	"runtime/":  {"cli/", "client/", "daemon/", "services/"},
 	"image/":    {"cli/", "client/", "daemon/", "services/", "runtime/"},
 	"network/":  {"cli/", "client/", "daemon/", "services/", "runtime/", "image/"},
+	"volume/":   {"cli/", "client/", "daemon/", "services/", "runtime/", "image/", "network/"},
 	"pkg/":      {"cli/", "client/", "daemon/", "services/", "runtime/", "image/", "integration/"},
 	"daemon/":   {"cli/", "client/", "integration/"},
 }

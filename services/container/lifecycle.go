@@ -370,6 +370,9 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.endRun(int(exit.Status), "")
 	autoRemove := c.HostConfig.AutoRemove
 	if autoRemove {
+		// Its volumes are free once the client sees it removed.
+		s.unmountVolumes(ctx, c)
+		s.releaseVolumes(ctx, c, true)
 		s.unlist(c)
 	}
 	if !deleted {
@@ -379,7 +382,9 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		_ = sh.Shutdown(ctx)
 	}
 	s.teardownNetwork(ctx, c)
-	s.unmountVolumes(ctx, c)
+	if !autoRemove {
+		s.unmountVolumes(ctx, c)
+	}
 	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
 	_ = os.RemoveAll(c.bundle)
 	s.removeCgroups(c.ID)
@@ -390,7 +395,6 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	c.mu.Unlock()
 	if autoRemove {
 		s.removeLeftovers(s.background(), c.ID, c.SnapshotKey)
-		s.releaseVolumes(s.background(), c, true)
 		s.publish(c, "destroy", nil)
 		s.gc.Schedule()
 	}

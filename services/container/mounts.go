@@ -19,10 +19,12 @@ import (
 
 // Volumes is what the container service needs of the volume service.
 type Volumes interface {
-	// Ensure returns the name of the volume, creating it when missing;
-	// an empty name creates a new anonymous volume. created tells
-	// whether this call created it.
-	Ensure(ctx context.Context, name, driver string, opts, labels map[string]string) (actual, mountpoint string, created bool, err error)
+	// Ensure returns the name of the volume, creating it when missing
+	// (an empty name creates a new anonymous volume), referenced for the
+	// container in the same step, so that no prune or removal can take a
+	// new volume before its container holds it. created tells whether
+	// this call created it.
+	Ensure(ctx context.Context, containerID, name, driver string, opts, labels map[string]string) (actual, mountpoint string, created bool, err error)
 	// Mount makes the volume's data available to a starting container
 	// and returns its host path; Unmount undoes it when the run ends.
 	Mount(ctx context.Context, name, containerID string) (string, error)
@@ -364,17 +366,16 @@ func (s *Service) createVolumes(ctx context.Context, id string, hc *ctypes.HostC
 		if mp.Anonymous {
 			name = ""
 		}
-		actual, mountpoint, isNew, err := s.volumes.Ensure(ctx, name, mp.Driver, opts, labels)
+		actual, mountpoint, isNew, err := s.volumes.Ensure(ctx, id, name, mp.Driver, opts, labels)
 		if err != nil {
 			undo()
 			return nil, err
 		}
 		mp.Name, mp.Source = actual, mountpoint
+		referenced = append(referenced, actual)
 		if isNew {
 			created = append(created, actual)
 		}
-		s.volumes.Reference(actual, id)
-		referenced = append(referenced, actual)
 	}
 	return undo, nil
 }
