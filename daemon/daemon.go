@@ -29,8 +29,8 @@ import (
 	eventsrouter "github.com/pouchcontainer/pouch/daemon/router/events"
 	imagerouter "github.com/pouchcontainer/pouch/daemon/router/image"
 	networkrouter "github.com/pouchcontainer/pouch/daemon/router/network"
-	volumerouter "github.com/pouchcontainer/pouch/daemon/router/volume"
 	systemrouter "github.com/pouchcontainer/pouch/daemon/router/system"
+	volumerouter "github.com/pouchcontainer/pouch/daemon/router/volume"
 	"github.com/pouchcontainer/pouch/daemon/server"
 	imagestore "github.com/pouchcontainer/pouch/image"
 	"github.com/pouchcontainer/pouch/pkg/registry"
@@ -137,7 +137,7 @@ func Run(ctx context.Context, cfg config.Config) error {
 	if err := containers.Restore(ctx); err != nil {
 		return fmt.Errorf("restore containers: %w", err)
 	}
-	volumes.UnmountUnused(ctx) // what no running container took back
+	volumes.UnmountUnused(ctx)             // what no running container took back
 	defer containers.CleanupCgroupParent() // where no container runs any more
 	defer containers.Close()
 

@@ -49,9 +49,9 @@ type MountPoint struct {
 	Destination string
 	Mode        string `json:",omitempty"` // the options as given (-v), for inspect
 	RW          bool
-	Propagation mount.Propagation `json:",omitempty"`
-	Anonymous   bool              `json:",omitempty"` // removed with the container by rm -v
-	NoCopy      bool              `json:",omitempty"` // no copy of the image's content into a new volume
+	Propagation mount.Propagation   `json:",omitempty"`
+	Anonymous   bool                `json:",omitempty"` // removed with the container by rm -v
+	NoCopy      bool                `json:",omitempty"` // no copy of the image's content into a new volume
 	Tmpfs       *mount.TmpfsOptions `json:",omitempty"`
 	// CreateSource: a -v bind whose missing host path is created, as
 	// Docker does (a --mount bind's must exist).
