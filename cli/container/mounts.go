@@ -114,11 +114,8 @@ func parseMountFlag(value string) (mount.Mount, error) {
 			if err != nil {
 				return m, fmt.Errorf("invalid value for tmpfs-mode: %s", val)
 			}
-			mode := os.FileMode(n).Perm()
-			if n&0o1000 != 0 {
-				mode |= os.ModeSticky
-			}
-			tmpfs().Mode = mode
+			// The octal bits as they are, as the docker CLI sends them.
+			tmpfs().Mode = os.FileMode(n)
 		default:
 			return m, fmt.Errorf("unexpected key '%s' in '%s'", key, f)
 		}

@@ -20,7 +20,7 @@ func TestParseMountFlag(t *testing.T) {
 		t.Errorf("volume (the default type): %+v %v", m, err)
 	}
 	m, err = parseMountFlag("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770,ro=false")
-	if err != nil || m.TmpfsOptions.SizeBytes != 1<<20 || m.TmpfsOptions.Mode != os.ModeSticky|0o770 || m.ReadOnly {
+	if err != nil || m.TmpfsOptions.SizeBytes != 1<<20 || m.TmpfsOptions.Mode != os.FileMode(0o1770) || m.ReadOnly {
 		t.Errorf("tmpfs: %+v %v", m, err)
 	}
 	for _, bad := range []string{

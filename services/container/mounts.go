@@ -194,6 +194,9 @@ func parseBind(v string) (MountPoint, error) {
 		}
 		mp.Type, mp.Name, mp.Driver = mount.TypeVolume, src, "local"
 	}
+	if opts == "" && mp.Type == mount.TypeVolume {
+		mp.Mode = "z" // as Docker shows a local volume without options
+	}
 	if opts != "" {
 		seenMode := false
 		for _, o := range strings.Split(opts, ",") {
@@ -281,7 +284,7 @@ func parseMountSpec(m mount.Mount) (MountPoint, error) {
 		if m.Source != "" && !validVolumeName(m.Source) {
 			return bad("invalid volume name %q", m.Source)
 		}
-		mp.Name, mp.Driver, mp.Anonymous = m.Source, "local", m.Source == ""
+		mp.Name, mp.Driver, mp.Anonymous, mp.Mode = m.Source, "local", m.Source == "", "z"
 		if o := m.VolumeOptions; o != nil {
 			mp.NoCopy = o.NoCopy
 			if o.Subpath != "" {
@@ -311,6 +314,22 @@ func parseMountSpec(m mount.Mount) (MountPoint, error) {
 		return bad("mount type %q is not supported", m.Type)
 	}
 	return mp, nil
+}
+
+// tmpfsMode is a tmpfs's octal mode. The docker CLI sends the octal bits
+// as they are (01770 for "1770"), Go's os.FileMode flags mean the same.
+func tmpfsMode(m os.FileMode) uint32 {
+	mode := uint32(m) & 0o7777
+	if m&os.ModeSticky != 0 {
+		mode |= 0o1000
+	}
+	if m&os.ModeSetgid != 0 {
+		mode |= 0o2000
+	}
+	if m&os.ModeSetuid != 0 {
+		mode |= 0o4000
+	}
+	return mode
 }
 
 // volumeOptions returns a --mount volume's driver options and labels.
@@ -450,11 +469,7 @@ func (s *Service) specMounts(ctx context.Context, c *Container, rootfs string) (
 				o = append(o, "size="+strconv.FormatInt(mp.Tmpfs.SizeBytes, 10))
 			}
 			if mp.Tmpfs != nil && mp.Tmpfs.Mode != 0 {
-				mode := uint64(mp.Tmpfs.Mode.Perm())
-				if mp.Tmpfs.Mode&os.ModeSticky != 0 {
-					mode |= 0o1000
-				}
-				o = append(o, "mode="+strconv.FormatUint(mode, 8))
+				o = append(o, "mode="+strconv.FormatUint(uint64(tmpfsMode(mp.Tmpfs.Mode)), 8))
 			}
 			out = append(out, specs.Mount{Destination: mp.Destination, Type: "tmpfs", Source: "tmpfs", Options: o})
 		}

@@ -12,8 +12,8 @@ import (
 
 func TestParseBind(t *testing.T) {
 	for in, want := range map[string]MountPoint{
-		"/data":                   {Type: mount.TypeVolume, Destination: "/data", RW: true, Anonymous: true, Driver: "local"},
-		"vol:/data":               {Type: mount.TypeVolume, Name: "vol", Destination: "/data", RW: true, Driver: "local"},
+		"/data":                   {Type: mount.TypeVolume, Destination: "/data", Mode: "z", RW: true, Anonymous: true, Driver: "local"},
+		"vol:/data":               {Type: mount.TypeVolume, Name: "vol", Destination: "/data", Mode: "z", RW: true, Driver: "local"},
 		"vol:/data:ro":            {Type: mount.TypeVolume, Name: "vol", Destination: "/data", Mode: "ro", Driver: "local"},
 		"vol:/data:nocopy":        {Type: mount.TypeVolume, Name: "vol", Destination: "/data", Mode: "nocopy", RW: true, NoCopy: true, Driver: "local"},
 		"/host/x:/x":              {Type: mount.TypeBind, Source: "/host/x", Destination: "/x", RW: true, CreateSource: true, Propagation: mount.PropagationRPrivate},
