@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 type imageInspect struct {
@@ -53,9 +55,9 @@ func containerStatus(t testing.TB, ctr string) string {
 func TestCommit(t *testing.T) {
 	t.Parallel()
 	ctr := runD(t, nil, "echo committed > /file; rm /bin/ls; touch /ready; sleep 1000")
-	repo := unique("committed")
+	repo := testenv.Unique("committed")
 	removeImageOnCleanup(t, repo+":v1")
-	out := pouch(t, "commit", "-m", "my commit message", "-a", "Tester <t@example.com>",
+	out := d.PouchOK(t, "commit", "-m", "my commit message", "-a", "Tester <t@example.com>",
 		"-c", `CMD ["cat", "/file"]`, "-c", "ENV FOO=bar", "-c", "LABEL purpose=test", "-c", "EXPOSE 8080",
 		"-c", "WORKDIR /tmp", "-c", "USER nobody", "-c", "VOLUME /vol", "-c", "STOPSIGNAL SIGINT",
 		ctr, repo+":v1")
@@ -93,18 +95,18 @@ func TestCommit(t *testing.T) {
 	if len(img.RootFS.Layers) != len(base.RootFS.Layers)+1 {
 		t.Errorf("layers %d, busybox has %d", len(img.RootFS.Layers), len(base.RootFS.Layers))
 	}
-	hist := pouch(t, "history", "--no-trunc", repo+":v1")
+	hist := d.PouchOK(t, "history", "--no-trunc", repo+":v1")
 	if !strings.Contains(hist, "my commit message") {
 		t.Errorf("history:\n%s", hist)
 	}
-	if !strings.Contains(pouch(t, "images"), repo) {
+	if !strings.Contains(d.PouchOK(t, "images"), repo) {
 		t.Errorf("not listed")
 	}
 	// The container's own configuration is the default: commit without
 	// changes keeps its command.
-	plain := unique("plain")
+	plain := testenv.Unique("plain")
 	removeImageOnCleanup(t, plain)
-	pouch(t, "commit", ctr, plain)
+	d.PouchOK(t, "commit", ctr, plain)
 	if got := inspectImage(t, plain).Config.Cmd; strings.Join(got, " ") != "sh -c echo committed > /file; rm /bin/ls; touch /ready; sleep 1000" {
 		t.Errorf("default command %v", got)
 	}
@@ -115,7 +117,7 @@ func TestCommit(t *testing.T) {
 func TestCommitAPI(t *testing.T) {
 	t.Parallel()
 	ctr := runD(t, nil, "echo api > /api-file; touch /ready; sleep 1000")
-	repo := unique("api")
+	repo := testenv.Unique("api")
 	removeImageOnCleanup(t, repo+":t1")
 	q := url.Values{"container": {ctr}, "repo": {repo}, "tag": {"t1"}, "comment": {"via api"}, "author": {"api"}, "pause": {"0"},
 		"changes": {`CMD ["cat", "/api-file"]`, "ENV A=1"}}
@@ -147,7 +149,7 @@ func TestCommitAPI(t *testing.T) {
 		t.Errorf("body's env merged with the container's: %s", env)
 	}
 	// Paused stays paused.
-	pouch(t, "pause", ctr)
+	d.PouchOK(t, "pause", ctr)
 	r = d.Do(t, "POST", "/commit?container="+ctr, nil)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("commit of a paused container: %d %s", r.Status, r.Body)
@@ -157,7 +159,7 @@ func TestCommitAPI(t *testing.T) {
 	if st := containerStatus(t, ctr); st != "paused" {
 		t.Errorf("container %s after committing it paused", st)
 	}
-	pouch(t, "unpause", ctr)
+	d.PouchOK(t, "unpause", ctr)
 	// No name: dangling.
 	r = d.Do(t, "GET", "/images/json?filters="+url.QueryEscape(`{"dangling":["true"]}`), nil)
 	var list []struct {
@@ -174,7 +176,7 @@ func TestCommitAPI(t *testing.T) {
 	// A stopped container.
 	stopped := create(t, nil, "echo stopped > /s")
 	startAttached(t, stopped)
-	out := strings.TrimSpace(pouch(t, "commit", "-c", `CMD ["cat","/s"]`, stopped))
+	out := strings.TrimSpace(d.PouchOK(t, "commit", "-c", `CMD ["cat","/s"]`, stopped))
 	removeImageOnCleanup(t, out)
 	if got := runRm(t, out); got != "stopped\n" {
 		t.Errorf("commit of a stopped container runs %q", got)
@@ -204,7 +206,7 @@ func TestDiff(t *testing.T) {
 	t.Parallel()
 	ctr := runD(t, nil, "echo x > /new; echo y >> /etc/group; rm /bin/ls; mkdir -p /tmp/a/b; touch /ready; sleep 1000")
 	want := "C /bin\nD /bin/ls\nC /etc\nC /etc/group\nA /new\nA /ready\nC /tmp\nA /tmp/a\nA /tmp/a/b\n"
-	if got := pouch(t, "diff", ctr); got != want {
+	if got := d.PouchOK(t, "diff", ctr); got != want {
 		t.Errorf("diff:\n%s\nwant:\n%s", got, want)
 	}
 	r := d.Do(t, "GET", "/containers/"+ctr+"/changes", nil)
@@ -216,13 +218,13 @@ func TestDiff(t *testing.T) {
 	if r.Status != http.StatusOK || len(changes) != 9 || changes[1].Kind != 2 || changes[4].Kind != 1 || changes[0].Kind != 0 {
 		t.Errorf("changes: %d %s", r.Status, r.Body)
 	}
-	pouch(t, "stop", "-t", "0", ctr)
-	if got := pouch(t, "diff", ctr); got != want {
+	d.PouchOK(t, "stop", "-t", "0", ctr)
+	if got := d.PouchOK(t, "diff", ctr); got != want {
 		t.Errorf("diff of the stopped container:\n%s", got)
 	}
 	fresh := create(t, nil, "true")
 	startAttached(t, fresh)
-	if got := pouch(t, "diff", fresh); got != "" {
+	if got := d.PouchOK(t, "diff", fresh); got != "" {
 		t.Errorf("a container that changed nothing: %q", got)
 	}
 	if r := d.Do(t, "GET", "/containers/nope-"+ctr+"/changes", nil); r.Status != http.StatusNotFound {
@@ -237,7 +239,7 @@ func TestExportImport(t *testing.T) {
 	ctr := runD(t, nil, "echo exported > /exported; touch /ready; sleep 1000")
 	dir := t.TempDir()
 	tarball := filepath.Join(dir, "fs.tar")
-	pouch(t, "export", "-o", tarball, ctr)
+	d.PouchOK(t, "export", "-o", tarball, ctr)
 	data, err := os.ReadFile(tarball)
 	if err != nil {
 		t.Fatal(err)
@@ -249,9 +251,9 @@ func TestExportImport(t *testing.T) {
 	if _, ok := entries["./"]; ok {
 		t.Errorf("export has a root entry")
 	}
-	repo := unique("imported")
+	repo := testenv.Unique("imported")
 	removeImageOnCleanup(t, repo)
-	out := pouch(t, "import", "-m", "round trip", "-c", `CMD ["/bin/cat", "/exported"]`, "-c", "ENV IMPORTED=1", tarball, repo)
+	out := d.PouchOK(t, "import", "-m", "round trip", "-c", `CMD ["/bin/cat", "/exported"]`, "-c", "ENV IMPORTED=1", tarball, repo)
 	id := strings.TrimSpace(out)
 	if !imageIDRe.MatchString(id) {
 		t.Fatalf("import printed %q", out)
@@ -263,13 +265,13 @@ func TestExportImport(t *testing.T) {
 	if img.ID != id || len(img.RootFS.Layers) != 1 || !strings.Contains(strings.Join(img.Config.Env, ","), "IMPORTED=1") {
 		t.Errorf("imported image %+v", img)
 	}
-	if hist := pouch(t, "history", repo); !strings.Contains(hist, "round trip") {
+	if hist := d.PouchOK(t, "history", repo); !strings.Contains(hist, "round trip") {
 		t.Errorf("history:\n%s", hist)
 	}
 	// From stdin, exported by stdout, of a stopped container.
-	pouch(t, "stop", "-t", "0", ctr)
-	exported := pouch(t, "export", ctr)
-	repo2 := unique("stdin") + ":t"
+	d.PouchOK(t, "stop", "-t", "0", ctr)
+	exported := d.PouchOK(t, "export", ctr)
+	repo2 := testenv.Unique("stdin") + ":t"
 	removeImageOnCleanup(t, repo2)
 	res := d.Pouch(t, strings.NewReader(exported), "import", "-", repo2)
 	if res.ExitCode != 0 || !imageIDRe.MatchString(strings.TrimSpace(res.Stdout)) {
@@ -278,7 +280,7 @@ func TestExportImport(t *testing.T) {
 	if got := runRm(t, repo2, "/bin/cat", "/exported"); got != "exported\n" {
 		t.Errorf("import from stdin runs %q", got)
 	}
-	if hist := pouch(t, "history", repo2); !strings.Contains(hist, "Imported from -") {
+	if hist := d.PouchOK(t, "history", repo2); !strings.Contains(hist, "Imported from -") {
 		t.Errorf("default message:\n%s", hist)
 	}
 	// Broken tarballs: 400, and no image, half or whole (the blobs are

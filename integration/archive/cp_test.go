@@ -19,9 +19,9 @@ func TestCpFromContainer(t *testing.T) {
 	running := runD(t, nil, script)
 	stopped := create(t, nil, script)
 	// The stopped one gets its files by running once.
-	pouch(t, "start", stopped)
+	d.PouchOK(t, "start", stopped)
 	waitPath(t, stopped, "/ready")
-	pouch(t, "stop", "-t", "0", stopped)
+	d.PouchOK(t, "stop", "-t", "0", stopped)
 	for _, ctr := range []string{running, stopped} {
 		t.Run(ctr, func(t *testing.T) {
 			dst := t.TempDir()
@@ -33,51 +33,51 @@ func TestCpFromContainer(t *testing.T) {
 				return p
 			}
 			into := mkdir("into")
-			pouch(t, "cp", ctr+":/data/f", into)
+			d.PouchOK(t, "cp", ctr+":/data/f", into)
 			if got := readFile(t, filepath.Join(into, "f")); got != "hello\n" {
 				t.Errorf("file into a directory: %q", got)
 			}
 			if st, _ := os.Stat(filepath.Join(into, "f")); st == nil || st.Mode().Perm() != 0o640 {
 				t.Errorf("mode not kept: %v", st)
 			}
-			pouch(t, "cp", ctr+":/data/f", filepath.Join(dst, "renamed"))
+			d.PouchOK(t, "cp", ctr+":/data/f", filepath.Join(dst, "renamed"))
 			if got := readFile(t, filepath.Join(dst, "renamed")); got != "hello\n" {
 				t.Errorf("file to a new name: %q", got)
 			}
 			writeFile(t, filepath.Join(dst, "existing"), "old", 0o600)
-			pouch(t, "cp", ctr+":/data/f", filepath.Join(dst, "existing"))
+			d.PouchOK(t, "cp", ctr+":/data/f", filepath.Join(dst, "existing"))
 			if got := readFile(t, filepath.Join(dst, "existing")); got != "hello\n" {
 				t.Errorf("file onto a file: %q", got)
 			}
-			pouch(t, "cp", ctr+":/data", into)
+			d.PouchOK(t, "cp", ctr+":/data", into)
 			if got := readFile(t, filepath.Join(into, "data/sub/g")); got != "deep\n" {
 				t.Errorf("directory into a directory: %q", got)
 			}
-			pouch(t, "cp", ctr+":/data", filepath.Join(dst, "newdir"))
+			d.PouchOK(t, "cp", ctr+":/data", filepath.Join(dst, "newdir"))
 			if got := readFile(t, filepath.Join(dst, "newdir/f")); got != "hello\n" {
 				t.Errorf("directory to a new name: %q", got)
 			}
 			contents := mkdir("contents")
-			pouch(t, "cp", ctr+":/data/.", contents)
+			d.PouchOK(t, "cp", ctr+":/data/.", contents)
 			if got := readFile(t, filepath.Join(contents, "sub/g")); got != "deep\n" {
 				t.Errorf("directory contents (/.) into a directory: %q", got)
 			}
 			if _, err := os.Stat(filepath.Join(contents, "data")); err == nil {
 				t.Errorf("/. copied the directory itself")
 			}
-			pouch(t, "cp", ctr+":/data/link", into)
+			d.PouchOK(t, "cp", ctr+":/data/link", into)
 			if target, err := os.Readlink(filepath.Join(into, "link")); err != nil || target != "f" {
 				t.Errorf("symlink copied as a symlink: %q %v", target, err)
 			}
-			pouch(t, "cp", "-L", ctr+":/data/link", filepath.Join(dst, "followed"))
+			d.PouchOK(t, "cp", "-L", ctr+":/data/link", filepath.Join(dst, "followed"))
 			if st, err := os.Lstat(filepath.Join(dst, "followed")); err != nil || !st.Mode().IsRegular() || readFile(t, filepath.Join(dst, "followed")) != "hello\n" {
 				t.Errorf("-L copies the target: %v %v", st, err)
 			}
-			pouch(t, "cp", "-L", ctr+":/data/link", into)
+			d.PouchOK(t, "cp", "-L", ctr+":/data/link", into)
 			if st, err := os.Lstat(filepath.Join(into, "link")); err != nil || !st.Mode().IsRegular() {
 				t.Errorf("-L into a directory keeps the link's name with the target's content: %v %v", st, err)
 			}
-			out := pouch(t, "cp", ctr+":/data", "-")
+			out := d.PouchOK(t, "cp", ctr+":/data", "-")
 			entries := readTar(t, []byte(out))
 			if strings.Join(tarNames(entries), " ") != "data/ data/f data/link data/sub/ data/sub/g" {
 				t.Errorf("tar to stdout: %v", tarNames(entries))
@@ -96,21 +96,21 @@ func TestCpEtcFiles(t *testing.T) {
 	t.Parallel()
 	name := runD(t, []string{"--hostname", "myhost"}, "touch /ready; sleep 1000")
 	dst := t.TempDir()
-	pouch(t, "cp", name+":/etc/hostname", dst)
+	d.PouchOK(t, "cp", name+":/etc/hostname", dst)
 	if got := readFile(t, filepath.Join(dst, "hostname")); got != "myhost\n" {
 		t.Errorf("/etc/hostname: %q", got)
 	}
-	pouch(t, "cp", name+":/etc/hosts", dst)
+	d.PouchOK(t, "cp", name+":/etc/hosts", dst)
 	if got := readFile(t, filepath.Join(dst, "hosts")); !strings.Contains(got, "myhost") {
 		t.Errorf("/etc/hosts: %q", got)
 	}
-	out := pouch(t, "cp", name+":/etc", "-")
+	out := d.PouchOK(t, "cp", name+":/etc", "-")
 	entries := readTar(t, []byte(out))
 	if entries["etc/hostname"].data != "myhost\n" || entries["etc/resolv.conf"].hdr == nil {
 		t.Errorf("/etc as the container sees it: %v", tarNames(entries))
 	}
 	// The whole root, to a new name.
-	pouch(t, "cp", name+":/", filepath.Join(dst, "rootcopy"))
+	d.PouchOK(t, "cp", name+":/", filepath.Join(dst, "rootcopy"))
 	if st, err := os.Stat(filepath.Join(dst, "rootcopy/bin/busybox")); err != nil || st.Size() == 0 {
 		t.Errorf("copy of /: %v", err)
 	}
@@ -118,8 +118,8 @@ func TestCpEtcFiles(t *testing.T) {
 		t.Errorf("copy of /: /etc/hostname %q", got)
 	}
 	// The stopped container too.
-	pouch(t, "stop", "-t", "0", name)
-	pouch(t, "cp", name+":/etc/hostname", filepath.Join(dst, "stopped"))
+	d.PouchOK(t, "stop", "-t", "0", name)
+	d.PouchOK(t, "cp", name+":/etc/hostname", filepath.Join(dst, "stopped"))
 	if got := readFile(t, filepath.Join(dst, "stopped")); got != "myhost\n" {
 		t.Errorf("/etc/hostname of a stopped container: %q", got)
 	}
@@ -145,13 +145,13 @@ func TestCpToContainer(t *testing.T) {
 		}
 	}
 	copyAll := func(t *testing.T, ctr string) {
-		pouch(t, "cp", filepath.Join(src, "file"), ctr+":/tmp")
-		pouch(t, "cp", filepath.Join(src, "file"), ctr+":/newname")
-		pouch(t, "cp", filepath.Join(src, "dir"), ctr+":/tmp/")
-		pouch(t, "cp", filepath.Join(src, "dir"), ctr+":/copied")
-		pouch(t, "cp", filepath.Join(src, "dir")+"/.", ctr+":/tmp/into")
+		d.PouchOK(t, "cp", filepath.Join(src, "file"), ctr+":/tmp")
+		d.PouchOK(t, "cp", filepath.Join(src, "file"), ctr+":/newname")
+		d.PouchOK(t, "cp", filepath.Join(src, "dir"), ctr+":/tmp/")
+		d.PouchOK(t, "cp", filepath.Join(src, "dir"), ctr+":/copied")
+		d.PouchOK(t, "cp", filepath.Join(src, "dir")+"/.", ctr+":/tmp/into")
 		writeFile(t, filepath.Join(src, "passwd"), "replaced\n", 0o644)
-		pouch(t, "cp", filepath.Join(src, "passwd"), ctr+":/etc/passwd")
+		d.PouchOK(t, "cp", filepath.Join(src, "passwd"), ctr+":/etc/passwd")
 		// A file named as a directory there: refused (docker cp's
 		// noOverwriteDirNonDir); a directory onto a file.
 		writeFile(t, filepath.Join(src, "clash/sub"), "x", 0o644)
@@ -171,9 +171,9 @@ func TestCpToContainer(t *testing.T) {
 	t.Run("running", func(t *testing.T) {
 		ctr := runD(t, nil, "mkdir -p /tmp/into; touch /ready; while [ ! -f /go ]; do sleep 0.1; done; "+show)
 		copyAll(t, ctr)
-		pouch(t, "cp", filepath.Join(src, "file"), ctr+":/go")
-		pouch(t, "wait", ctr)
-		check(t, pouch(t, "logs", ctr))
+		d.PouchOK(t, "cp", filepath.Join(src, "file"), ctr+":/go")
+		d.PouchOK(t, "wait", ctr)
+		check(t, d.PouchOK(t, "logs", ctr))
 	})
 	t.Run("stdin", func(t *testing.T) {
 		ctr := create(t, nil, "cat /tmp/s1 /tmp/d/s2")
@@ -216,7 +216,7 @@ func TestCpOwnership(t *testing.T) {
 		if tc.flag != "" {
 			args = append(args, tc.flag)
 		}
-		pouch(t, append(args, f, ctr+":/")...)
+		d.PouchOK(t, append(args, f, ctr+":/")...)
 		if out := strings.TrimSpace(startAttached(t, ctr)); out != tc.want {
 			t.Errorf("user %q %s: owner %s, want %s", tc.user, tc.flag, out, tc.want)
 		}

@@ -3,9 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -24,44 +22,14 @@ import (
 	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
-// unique returns a lower-case name no other test uses.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
-}
-
-// pouch runs the CLI and fails the test unless it exits 0; it returns stdout.
-func pouch(t testing.TB, args ...string) string {
-	t.Helper()
-	res := d.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
-}
-
 // pouchFails runs the CLI, which must fail with stderr holding want.
 func pouchFails(t testing.TB, want string, args ...string) testenv.Result {
 	t.Helper()
-	res := d.Pouch(t, nil, args...)
-	if res.ExitCode == 0 {
-		t.Fatalf("pouch %s succeeded, want a failure (%q)\nstdout: %s", strings.Join(args, " "), want, res.Stdout)
-	}
+	res := d.PouchFails(t, args...)
 	if !strings.Contains(res.Stderr, want) {
 		t.Fatalf("pouch %s: stderr %q, want it to hold %q", strings.Join(args, " "), res.Stderr, want)
 	}
 	return res
-}
-
-func removeContainerOnCleanup(t testing.TB, ref string) {
-	t.Helper()
-	t.Cleanup(func() {
-		r := d.Do(t, "DELETE", "/containers/"+url.PathEscape(ref)+"?force=1", nil)
-		if r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
-			t.Errorf("cleanup: remove container %s: %d %s", ref, r.Status, r.Body)
-		}
-	})
 }
 
 func removeImageOnCleanup(t testing.TB, ref string) {
@@ -78,10 +46,7 @@ func removeImageOnCleanup(t testing.TB, ref string) {
 // script touched /ready (when it mentions it). It returns the name.
 func runD(t testing.TB, opts []string, script string) string {
 	t.Helper()
-	name := unique("c")
-	removeContainerOnCleanup(t, name)
-	args := append(append([]string{"run", "-d", "--name", name}, opts...), "busybox", "sh", "-c", script)
-	pouch(t, args...)
+	_, name := d.RunDetached(t, append(append([]string{}, opts...), "busybox", "sh", "-c", script)...)
 	if strings.Contains(script, "/ready") {
 		waitPath(t, name, "/ready")
 	}
@@ -91,10 +56,7 @@ func runD(t testing.TB, opts []string, script string) string {
 // create creates (without starting) busybox `sh -c script`.
 func create(t testing.TB, opts []string, script string) string {
 	t.Helper()
-	name := unique("c")
-	removeContainerOnCleanup(t, name)
-	args := append(append([]string{"create", "--name", name}, opts...), "busybox", "sh", "-c", script)
-	pouch(t, args...)
+	_, name := d.CreateContainer(t, append(append([]string{}, opts...), "busybox", "sh", "-c", script)...)
 	return name
 }
 
@@ -127,7 +89,7 @@ func startAttached(t testing.TB, ctr string) string {
 // runRm runs a container of image to completion and returns its output.
 func runRm(t testing.TB, image string, cmd ...string) string {
 	t.Helper()
-	return pouch(t, append([]string{"run", "--rm", image}, cmd...)...)
+	return d.PouchOK(t, append([]string{"run", "--rm", image}, cmd...)...)
 }
 
 type tarFile struct {
@@ -277,7 +239,7 @@ const hostSecret = "HOST SECRET: no container copy may read or write this"
 // point at, and returns a check that it is untouched.
 func hostDir(t testing.TB) (string, func()) {
 	t.Helper()
-	dir := filepath.Join(d.Root, unique("host"))
+	dir := filepath.Join(d.Root, testenv.Unique("host"))
 	writeFile(t, filepath.Join(dir, "secret"), hostSecret, 0o600)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir, func() {

@@ -32,15 +32,15 @@ func TestCpTraps(t *testing.T) {
 	for _, stopped := range []bool{false, true} {
 		ctr := runD(t, nil, script)
 		if stopped {
-			pouch(t, "stop", "-t", "0", ctr)
+			d.PouchOK(t, "stop", "-t", "0", ctr)
 		}
 		dst := t.TempDir()
 		// Through ln -s / /trap: the container's own passwd.
-		pouch(t, "cp", ctr+":/trap/etc/passwd", filepath.Join(dst, "passwd"))
+		d.PouchOK(t, "cp", ctr+":/trap/etc/passwd", filepath.Join(dst, "passwd"))
 		if got := readFile(t, filepath.Join(dst, "passwd")); !strings.HasPrefix(got, imagePasswd) || strings.Contains(got, hostSecret) {
 			t.Errorf("/trap/etc/passwd is not the container's: %q", got)
 		}
-		pouch(t, "cp", ctr+":/dir/up/etc/passwd", filepath.Join(dst, "passwd2"))
+		d.PouchOK(t, "cp", ctr+":/dir/up/etc/passwd", filepath.Join(dst, "passwd2"))
 		if got := readFile(t, filepath.Join(dst, "passwd2")); !strings.HasPrefix(got, imagePasswd) {
 			t.Errorf("/dir/up/etc/passwd is not the container's: %q", got)
 		}
@@ -59,7 +59,7 @@ func TestCpTraps(t *testing.T) {
 			t.Errorf("a host file was copied out")
 		}
 		// Unfollowed, a link is copied as the link it is.
-		pouch(t, "cp", ctr+":/victim", filepath.Join(dst, "victim"))
+		d.PouchOK(t, "cp", ctr+":/victim", filepath.Join(dst, "victim"))
 		if target, _ := os.Readlink(filepath.Join(dst, "victim")); target != host+"/secret" {
 			t.Errorf("the link itself: %q", target)
 		}
@@ -69,7 +69,7 @@ func TestCpTraps(t *testing.T) {
 		for _, p := range []string{"/escape", "/escape/", "/victim", "/rel/", "/escape/new"} {
 			_ = d.Pouch(t, nil, "cp", src, ctr+":"+p)
 		}
-		pouch(t, "cp", src, ctr+":/trap/tmp/")
+		d.PouchOK(t, "cp", src, ctr+":/trap/tmp/")
 		if got, _ := readIn(t, ctr, "/tmp/planted"); got != "planted" {
 			t.Errorf("through /trap: %q", got)
 		}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // statusField reads a field of /proc/self/status text.
@@ -31,8 +33,8 @@ func hostCapBnd(t testing.TB) string {
 // options, what Docker's defaults would give.
 func TestDefaultsMatchDocker(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
 	res := d.Pouch(t, nil, "run", "--name", name, "busybox", "sh", "-c", `
 		cat /proc/self/status
 		echo "--- hostname"; cat /etc/hostname; hostname
@@ -54,7 +56,7 @@ func TestDefaultsMatchDocker(t *testing.T) {
 		t.Fatalf("exit %d: %s", res.ExitCode, res.Combined())
 	}
 	out := res.Stdout
-	id := inspect(t, name).ID
+	id := d.Inspect(t, name).ID
 
 	if got := statusField(t, out, "CapEff"); got != "00000000a80425fb" {
 		t.Errorf("CapEff = %s, want Docker's default 00000000a80425fb", got)
@@ -111,21 +113,21 @@ func TestSecurityOptions(t *testing.T) {
 	t.Parallel()
 	t.Run("no-new-privileges", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--security-opt", "no-new-privileges"}, "cat /proc/self/status")
+		out := d.Sh(t, []string{"--security-opt", "no-new-privileges"}, "cat /proc/self/status")
 		if got := statusField(t, out, "NoNewPrivs"); got != "1" {
 			t.Errorf("NoNewPrivs = %s, want 1", got)
 		}
 	})
 	t.Run("no-new-privileges=true", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--security-opt", "no-new-privileges=true"}, "cat /proc/self/status")
+		out := d.Sh(t, []string{"--security-opt", "no-new-privileges=true"}, "cat /proc/self/status")
 		if got := statusField(t, out, "NoNewPrivs"); got != "1" {
 			t.Errorf("NoNewPrivs = %s, want 1", got)
 		}
 	})
 	t.Run("seccomp=unconfined", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--security-opt", "seccomp=unconfined"}, "cat /proc/self/status")
+		out := d.Sh(t, []string{"--security-opt", "seccomp=unconfined"}, "cat /proc/self/status")
 		if got := statusField(t, out, "Seccomp"); got != "0" {
 			t.Errorf("Seccomp = %s, want 0", got)
 		}
@@ -137,14 +139,14 @@ func TestSecurityOptions(t *testing.T) {
 		if err := os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out := sh(t, []string{"--security-opt", "seccomp=" + profile}, "grep Seccomp: /proc/self/status; mkdir /tmp/x 2>/dev/null && echo mkdir-ok || echo mkdir-refused")
+		out := d.Sh(t, []string{"--security-opt", "seccomp=" + profile}, "grep Seccomp: /proc/self/status; mkdir /tmp/x 2>/dev/null && echo mkdir-ok || echo mkdir-refused")
 		if !strings.Contains(out, "mkdir-refused") || statusField(t, out, "Seccomp") != "2" {
 			t.Errorf("custom seccomp profile not applied:\n%s", out)
 		}
 	})
 	t.Run("privileged", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--privileged"}, "cat /proc/self/status; echo 1 > /proc/sys/kernel/domainname && echo procsys-writable; wc -c < /proc/keys")
+		out := d.Sh(t, []string{"--privileged"}, "cat /proc/self/status; echo 1 > /proc/sys/kernel/domainname && echo procsys-writable; wc -c < /proc/keys")
 		if got, want := statusField(t, out, "CapEff"), hostCapBnd(t); got != want {
 			t.Errorf("privileged CapEff = %s, want every capability root has here (%s)", got, want)
 		}
@@ -157,7 +159,7 @@ func TestSecurityOptions(t *testing.T) {
 	})
 	t.Run("cap-add-drop", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN", "--cap-drop", "cap_kill"}, "cat /proc/self/status")
+		out := d.Sh(t, []string{"--cap-add", "NET_ADMIN", "--cap-drop", "CHOWN", "--cap-drop", "cap_kill"}, "cat /proc/self/status")
 		// Default a80425fb + NET_ADMIN (bit 12) - CHOWN (bit 0) - KILL (bit 5).
 		if got := statusField(t, out, "CapEff"); got != "00000000a80435da" {
 			t.Errorf("CapEff = %s, want 00000000a80435da", got)
@@ -165,14 +167,14 @@ func TestSecurityOptions(t *testing.T) {
 	})
 	t.Run("cap-drop-all", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--cap-drop", "ALL", "--cap-add", "SETUID"}, "cat /proc/self/status")
+		out := d.Sh(t, []string{"--cap-drop", "ALL", "--cap-add", "SETUID"}, "cat /proc/self/status")
 		if got := statusField(t, out, "CapEff"); got != "0000000000000080" {
 			t.Errorf("CapEff = %s, want 0000000000000080 (SETUID only)", got)
 		}
 	})
 	t.Run("bad-cap", func(t *testing.T) {
 		t.Parallel()
-		res := runFG(t, "--cap-add", "NOT_A_CAP", "busybox", "true")
+		res := d.RunRm(t, "--cap-add", "NOT_A_CAP", "busybox", "true")
 		if res.ExitCode != 125 {
 			t.Errorf("unknown capability: exit %d (%s), want 125", res.ExitCode, res.Combined())
 		}
@@ -182,7 +184,7 @@ func TestSecurityOptions(t *testing.T) {
 // The process environment is Docker's: HOSTNAME, a default PATH, the
 // image's variables, and the user's on top.
 func TestProcessEnvironment(t *testing.T) {
-	out := runFG(t, "-e", "FOO=bar", "--hostname", "envhost", "busybox", "env")
+	out := d.RunRm(t, "-e", "FOO=bar", "--hostname", "envhost", "busybox", "env")
 	for _, want := range []string{"HOSTNAME=envhost", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "FOO=bar", "HOME=/root"} {
 		if !strings.Contains(out.Stdout, want+"\n") {
 			t.Errorf("env lacks %s:\n%s", want, out.Stdout)

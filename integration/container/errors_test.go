@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 func TestAPIErrors(t *testing.T) {
@@ -27,29 +29,29 @@ func TestAPIErrors(t *testing.T) {
 		{"DELETE", unknown},
 		{"DELETE", unknown + "?force=1"},
 	} {
-		r := expectStatus(t, http.StatusNotFound, c.method, c.path, nil)
+		r := d.ExpectStatus(t, http.StatusNotFound, c.method, c.path, nil)
 		if !strings.Contains(r.Message(), "No such container") {
 			t.Errorf("%s %s: message %q", c.method, c.path, r.Message())
 		}
 	}
 
 	// Malformed requests.
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `{"Image": "busybox",`)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `not json`)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `{"Image": 5}`)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", "")
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name=bad%20name", cfg("true"))
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"NetworkMode": "nosuchnet"}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"RestartPolicy": map[string]any{"Name": "sometimes"}}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"Runtime": "nosuchruntime"}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `{"Image": "busybox",`)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `not json`)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", `{"Image": 5}`)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", "")
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name=bad%20name", cfg("true"))
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"NetworkMode": "nosuchnet"}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"RestartPolicy": map[string]any{"Name": "sometimes"}}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"Runtime": "nosuchruntime"}})
 }
 
 func TestConflicts(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	id := createAPI(t, name, cfg("sleep", "300"))
 	// Duplicate name: 409, and through the CLI exit 125.
-	r := expectStatus(t, http.StatusConflict, "POST", "/containers/create?name="+name, cfg("true"))
+	r := d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/create?name="+name, cfg("true"))
 	if !strings.Contains(r.Message(), id) {
 		t.Errorf("conflict message should name the holder: %q", r.Message())
 	}
@@ -58,31 +60,31 @@ func TestConflicts(t *testing.T) {
 	}
 
 	// State conflicts.
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/kill", nil)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/pause", nil)
-	expectStatus(t, http.StatusNotModified, "POST", "/containers/"+id+"/stop", nil)
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
-	expectStatus(t, http.StatusNotModified, "POST", "/containers/"+id+"/start", nil)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/unpause", nil)
-	expectStatus(t, http.StatusConflict, "DELETE", "/containers/"+id, nil)
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/pause", nil)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/pause", nil)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/start", nil)
-	expectStatus(t, http.StatusConflict, "DELETE", "/containers/"+id, nil)
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/unpause", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/kill", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/pause", nil)
+	d.ExpectStatus(t, http.StatusNotModified, "POST", "/containers/"+id+"/stop", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
+	d.ExpectStatus(t, http.StatusNotModified, "POST", "/containers/"+id+"/start", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/unpause", nil)
+	d.ExpectStatus(t, http.StatusConflict, "DELETE", "/containers/"+id, nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/pause", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/pause", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/start", nil)
+	d.ExpectStatus(t, http.StatusConflict, "DELETE", "/containers/"+id, nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/unpause", nil)
 
 	// Rename conflicts.
-	other := uniqueName(t)
+	other := testenv.UniqueName(t)
 	createAPI(t, other, cfg("true"))
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/rename?name="+other, nil)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/rename?name=", nil)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/rename?name="+url.QueryEscape("bad name"), nil)
-	if got := inspect(t, id).Name; got != "/"+name {
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/rename?name="+other, nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/rename?name=", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/rename?name="+url.QueryEscape("bad name"), nil)
+	if got := d.Inspect(t, id).Name; got != "/"+name {
 		t.Errorf("failed renames changed the name to %s", got)
 	}
 
-	expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id+"?force=1", nil)
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+id+"/json", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id+"?force=1", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+id+"/json", nil)
 	// The name is free again.
 	createAPI(t, name, cfg("true"))
 }
@@ -99,7 +101,7 @@ func TestIDPrefix(t *testing.T) {
 		if len(ids) < 2 {
 			continue
 		}
-		r := expectStatus(t, http.StatusBadRequest, "GET", "/containers/"+string(first)+"/json", nil)
+		r := d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/"+string(first)+"/json", nil)
 		if !strings.Contains(r.Message(), "multiple") {
 			t.Errorf("ambiguous prefix: %q", r.Message())
 		}
@@ -110,7 +112,7 @@ func TestIDPrefix(t *testing.T) {
 	}
 	for _, ids := range byFirst {
 		for _, id := range ids {
-			if got := inspect(t, id[:12]).ID; got != id {
+			if got := d.Inspect(t, id[:12]).ID; got != id {
 				t.Errorf("prefix %s found %s", id[:12], got)
 			}
 		}
@@ -121,13 +123,13 @@ func TestIDPrefix(t *testing.T) {
 // the name.
 func TestCreateRollback(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	before := recordDirs(t)
-	expectStatus(t, http.StatusNotFound, "POST", "/containers/create?name="+name, map[string]any{"Image": "nosuchimage_y", "Cmd": []string{"true"}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"Memory": 1024}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Entrypoint": []string{}, "Cmd": []string{}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"ExtraHosts": []string{"nocolon"}}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name=-bad", cfg("true"))
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/containers/create?name="+name, map[string]any{"Image": "nosuchimage_y", "Cmd": []string{"true"}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"Memory": 1024}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Entrypoint": []string{}, "Cmd": []string{}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "HostConfig": map[string]any{"ExtraHosts": []string{"nocolon"}}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/create?name=-bad", cfg("true"))
 	if res := d.Pouch(t, nil, "create", "--name", name, "nosuchimage_y"); res.ExitCode == 0 {
 		t.Errorf("create of an unknown image succeeded")
 	}
@@ -147,7 +149,7 @@ func TestCreateRollback(t *testing.T) {
 			t.Fatalf("a failed create left record directories: %v", left)
 		}
 	}
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
 	// The name was never taken.
 	createAPI(t, name, cfg("true"))
 }

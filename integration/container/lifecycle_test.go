@@ -13,6 +13,8 @@ import (
 	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // loop is a shell loop that keeps PID 1 busy but responsive to traps.
@@ -20,44 +22,44 @@ const loop = "while true; do sleep 0.05; done"
 
 func TestLifecycleCLI(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
-	id := strings.TrimSpace(pouch(t, "create", "--name", name, "busybox", "sh", "-c",
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
+	id := strings.TrimSpace(d.PouchOK(t, "create", "--name", name, "busybox", "sh", "-c",
 		`trap 'echo got USR1; exit 42' USR1; echo started; `+loop))
-	c := inspect(t, name)
+	c := d.Inspect(t, name)
 	if c.ID != id || c.State.Status != ctypes.StateCreated || c.State.Pid != 0 {
 		t.Fatalf("after create: id %s state %+v", c.ID, c.State)
 	}
 
 	// start
-	if out := pouch(t, "start", name); strings.TrimSpace(out) != name {
+	if out := d.PouchOK(t, "start", name); strings.TrimSpace(out) != name {
 		t.Errorf("start printed %q", out)
 	}
 	waitLog(t, name, "started")
-	c = inspect(t, name)
-	if c.State.Status != ctypes.StateRunning || !c.State.Running || c.State.Pid <= 0 || !alive(c.State.Pid) {
+	c = d.Inspect(t, name)
+	if c.State.Status != ctypes.StateRunning || !c.State.Running || c.State.Pid <= 0 || !testenv.Alive(c.State.Pid) {
 		t.Fatalf("after start: %+v", c.State)
 	}
 	startedAt := c.State.StartedAt
 
 	// pause / unpause
-	pouch(t, "pause", name)
-	c = inspect(t, name)
+	d.PouchOK(t, "pause", name)
+	c = d.Inspect(t, name)
 	if c.State.Status != ctypes.StatePaused || !c.State.Paused || !c.State.Running {
 		t.Errorf("after pause: %+v", c.State)
 	}
 	if got := hostCgroupFile(t, c.State.Pid, "freezer", "freezer.state"); got != "FROZEN" {
 		t.Errorf("freezer.state = %s, want FROZEN", got)
 	}
-	ps := pouch(t, "ps", "-f", "name="+name)
+	ps := d.PouchOK(t, "ps", "-f", "name="+name)
 	if !regexp.MustCompile(`Up .* \(Paused\)`).MatchString(ps) {
 		t.Errorf("ps of a paused container:\n%s", ps)
 	}
 	if res := d.Pouch(t, nil, "pause", name); res.ExitCode == 0 {
 		t.Errorf("pause of a paused container succeeded")
 	}
-	pouch(t, "unpause", name)
-	c = inspect(t, name)
+	d.PouchOK(t, "unpause", name)
+	c = d.Inspect(t, name)
 	if c.State.Status != ctypes.StateRunning || c.State.Paused {
 		t.Errorf("after unpause: %+v", c.State)
 	}
@@ -69,27 +71,27 @@ func TestLifecycleCLI(t *testing.T) {
 	}
 
 	// kill -s USR1: the trap exits 42; wait prints the code.
-	pouch(t, "kill", "-s", "USR1", name)
-	if out := pouch(t, "wait", name); strings.TrimSpace(out) != "42" {
+	d.PouchOK(t, "kill", "-s", "USR1", name)
+	if out := d.PouchOK(t, "wait", name); strings.TrimSpace(out) != "42" {
 		t.Errorf("wait printed %q, want 42", out)
 	}
-	c = inspect(t, name)
+	c = d.Inspect(t, name)
 	if c.State.Status != ctypes.StateExited || c.State.ExitCode != 42 || c.State.Running || c.State.Pid != 0 {
 		t.Errorf("after USR1: %+v", c.State)
 	}
 	if c.State.FinishedAt == "0001-01-01T00:00:00Z" {
 		t.Errorf("FinishedAt not set")
 	}
-	if logs := pouch(t, "logs", name); logs != "started\ngot USR1\n" {
+	if logs := d.PouchOK(t, "logs", name); logs != "started\ngot USR1\n" {
 		t.Errorf("logs %q", logs)
 	}
 	assertNoRuntimeLeftovers(t, id)
 
 	// start again, then restart: a new process each time.
-	pouch(t, "start", name)
-	pid1 := inspect(t, name).State.Pid
-	pouch(t, "restart", "-t", "1", name)
-	c = inspect(t, name)
+	d.PouchOK(t, "start", name)
+	pid1 := d.Inspect(t, name).State.Pid
+	d.PouchOK(t, "restart", "-t", "1", name)
+	c = d.Inspect(t, name)
 	if c.State.Status != ctypes.StateRunning || c.State.Pid == pid1 || c.State.Pid <= 0 {
 		t.Errorf("after restart: pid %d (was %d) %+v", c.State.Pid, pid1, c.State)
 	}
@@ -99,22 +101,22 @@ func TestLifecycleCLI(t *testing.T) {
 
 	// rename
 	newName := name + "_renamed"
-	removeOnCleanup(t, newName)
-	pouch(t, "rename", name, newName)
-	if c := inspect(t, newName); c.ID != id || c.Name != "/"+newName {
+	d.RemoveContainerOnCleanup(t, newName)
+	d.PouchOK(t, "rename", name, newName)
+	if c := d.Inspect(t, newName); c.ID != id || c.Name != "/"+newName {
 		t.Errorf("after rename: %s %s", c.ID, c.Name)
 	}
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
 
 	// rm without force is refused while running; rm -f removes.
 	snap := snapshotDir(t, id)
 	if res := d.Pouch(t, nil, "rm", newName); res.ExitCode == 0 || !strings.Contains(res.Stderr, "running") {
 		t.Errorf("rm of a running container: exit %d %q", res.ExitCode, res.Combined())
 	}
-	if out := pouch(t, "rm", "-f", newName); strings.TrimSpace(out) != newName {
+	if out := d.PouchOK(t, "rm", "-f", newName); strings.TrimSpace(out) != newName {
 		t.Errorf("rm -f printed %q", out)
 	}
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+id+"/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+id+"/json", nil)
 	assertRemoved(t, id, snap)
 }
 
@@ -122,55 +124,55 @@ func TestStop(t *testing.T) {
 	t.Parallel()
 	t.Run("graceful", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; "+loop)
+		_, name := d.RunDetached(t, "busybox", "sh", "-c", "trap 'exit 0' TERM; echo ready; "+loop)
 		waitLog(t, name, "ready")
 		start := time.Now()
-		pouch(t, "stop", "-t", "10", name)
+		d.PouchOK(t, "stop", "-t", "10", name)
 		if el := time.Since(start); el > 5*time.Second {
 			t.Errorf("stop of a container that handles SIGTERM took %v", el)
 		}
-		if c := inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 0 {
+		if c := d.Inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 0 {
 			t.Errorf("after stop: %+v", c.State)
 		}
 	})
 	t.Run("timeout-kills", func(t *testing.T) {
 		t.Parallel()
 		// PID 1 ignores SIGTERM unless it handles it: stop must SIGKILL.
-		id, name := runD(t, "busybox", "sleep", "300")
+		id, name := d.RunDetached(t, "busybox", "sleep", "300")
 		start := time.Now()
-		pouch(t, "stop", "-t", "1", name)
+		d.PouchOK(t, "stop", "-t", "1", name)
 		el := time.Since(start)
 		if el < 900*time.Millisecond || el > 6*time.Second {
 			t.Errorf("stop -t 1 took %v, want about 1s", el)
 		}
-		if c := inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 137 {
+		if c := d.Inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 137 {
 			t.Errorf("after stop -t 1: %+v", c.State)
 		}
 		assertNoRuntimeLeftovers(t, id)
 		// Stopping a stopped container: 304 on the API, success on the CLI.
-		expectStatus(t, http.StatusNotModified, "POST", "/containers/"+name+"/stop", nil)
-		pouch(t, "stop", name)
+		d.ExpectStatus(t, http.StatusNotModified, "POST", "/containers/"+name+"/stop", nil)
+		d.PouchOK(t, "stop", name)
 	})
 	t.Run("stop-signal", func(t *testing.T) {
 		t.Parallel()
 		id := createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"sh", "-c", "trap 'exit 7' USR2; echo ready; " + loop}, "StopSignal": "SIGUSR2"})
-		expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
+		d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
 		waitLog(t, id, "ready")
-		expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/stop?t=10", nil)
-		if c := inspect(t, id); c.State.ExitCode != 7 {
+		d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/stop?t=10", nil)
+		if c := d.Inspect(t, id); c.State.ExitCode != 7 {
 			t.Errorf("stop with StopSignal USR2: exit %d, want 7", c.State.ExitCode)
 		}
 	})
 	t.Run("paused", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "sleep", "300")
-		pouch(t, "pause", name)
+		_, name := d.RunDetached(t, "busybox", "sleep", "300")
+		d.PouchOK(t, "pause", name)
 		start := time.Now()
-		pouch(t, "stop", "-t", "10", name)
+		d.PouchOK(t, "stop", "-t", "10", name)
 		if el := time.Since(start); el > 5*time.Second {
 			t.Errorf("stop of a paused container took %v", el)
 		}
-		if c := inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 137 {
+		if c := d.Inspect(t, name); c.State.Status != ctypes.StateExited || c.State.ExitCode != 137 {
 			t.Errorf("after stop of a paused container: %+v", c.State)
 		}
 	})
@@ -178,21 +180,21 @@ func TestStop(t *testing.T) {
 
 func TestKill(t *testing.T) {
 	t.Parallel()
-	_, name := runD(t, "busybox", "sleep", "300")
-	pouch(t, "kill", name)
+	_, name := d.RunDetached(t, "busybox", "sleep", "300")
+	d.PouchOK(t, "kill", name)
 	if code := waitAPI(t, name); code != 137 {
 		t.Errorf("kill: exit %d, want 137", code)
 	}
 	// Killing a stopped container is a conflict.
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+name+"/kill", nil)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+name+"/kill", nil)
 	if res := d.Pouch(t, nil, "kill", name); res.ExitCode == 0 {
 		t.Errorf("kill of a stopped container succeeded")
 	}
 
-	_, name2 := runD(t, "busybox", "sh", "-c", "trap 'exit 3' HUP; echo ready; "+loop)
+	_, name2 := d.RunDetached(t, "busybox", "sh", "-c", "trap 'exit 3' HUP; echo ready; "+loop)
 	waitLog(t, name2, "ready")
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+name2+"/kill?signal=NOTASIGNAL", nil)
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+name2+"/kill?signal=1", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+name2+"/kill?signal=NOTASIGNAL", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+name2+"/kill?signal=1", nil)
 	if code := waitAPI(t, name2); code != 3 {
 		t.Errorf("kill -s 1 (HUP): exit %d, want 3", code)
 	}
@@ -202,13 +204,13 @@ func TestWaitConditions(t *testing.T) {
 	t.Parallel()
 	// not-running on a created container returns at once.
 	id := createAPI(t, "", cfg("sh", "-c", "exit 5"))
-	r := expectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/wait?condition=not-running", nil)
+	r := d.ExpectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/wait?condition=not-running", nil)
 	var w ctypes.WaitResponse
 	r.JSON(t, &w)
 	if w.StatusCode != 0 {
 		t.Errorf("wait not-running on created: %+v", w)
 	}
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id+"/start", nil)
 	if code := waitAPI(t, id); code != 5 {
 		t.Errorf("wait: %d, want 5", code)
 	}
@@ -216,11 +218,11 @@ func TestWaitConditions(t *testing.T) {
 	if code := waitAPI(t, id); code != 5 {
 		t.Errorf("second wait: %d, want 5", code)
 	}
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/wait?condition=bogus", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/wait?condition=bogus", nil)
 
 	// removed: returns once the container is gone.
 	id2 := createAPI(t, "", cfg("sleep", "300"))
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+id2+"/start", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+id2+"/start", nil)
 	done := make(chan int, 1)
 	go func() {
 		r := d.Do(t, "POST", "/containers/"+id2+"/wait?condition=removed", nil)
@@ -236,7 +238,7 @@ func TestWaitConditions(t *testing.T) {
 		t.Fatal("wait removed returned before removal")
 	case <-time.After(200 * time.Millisecond):
 	}
-	expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id2+"?force=1", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id2+"?force=1", nil)
 	select {
 	case code := <-done:
 		if code != 137 {
@@ -257,7 +259,7 @@ func assertRemoved(t testing.TB, id, snapDir string) {
 		t.Errorf("record directory %s left", recordDir(id))
 	}
 	if snapDir != "" {
-		eventually(t, 15*time.Second, "snapshot directory "+snapDir+" to be deleted", func() bool { return !exists(snapDir) })
+		testenv.Eventually(t, 15*time.Second, "snapshot directory "+snapDir+" to be deleted", func() bool { return !exists(snapDir) })
 	}
 }
 
@@ -290,45 +292,45 @@ func snapshotDir(t testing.TB, id string) string {
 // TestLifecycleAPI drives the verbs through the API alone.
 func TestLifecycleAPI(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	id := createAPI(t, name, map[string]any{
 		"Image": "busybox", "Cmd": []string{"sh", "-c", "trap 'exit 9' USR1; echo ready; " + loop},
 		"Labels": map[string]string{"x": "y"}, "Env": []string{"A=b"}, "WorkingDir": "/tmp",
 	})
 	p := "/containers/" + id
 	// Restart of a created container starts it.
-	expectStatus(t, http.StatusNoContent, "POST", p+"/restart?t=1", nil)
-	c := inspect(t, id)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/restart?t=1", nil)
+	c := d.Inspect(t, id)
 	if c.State.Status != ctypes.StateRunning || c.State.Pid <= 0 {
 		t.Fatalf("after restart of a created container: %+v", c.State)
 	}
 	pid := c.State.Pid
 	waitLog(t, id, "ready")
-	expectStatus(t, http.StatusNoContent, "POST", p+"/pause", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/pause", nil)
 	var list []ctypes.Summary
-	expectStatus(t, http.StatusOK, "GET", "/containers/json?filters="+url.QueryEscape(`{"status":["paused"],"name":["`+name+`"]}`), nil).JSON(t, &list)
+	d.ExpectStatus(t, http.StatusOK, "GET", "/containers/json?filters="+url.QueryEscape(`{"status":["paused"],"name":["`+name+`"]}`), nil).JSON(t, &list)
 	if len(list) != 1 || !strings.HasSuffix(list[0].Status, "(Paused)") || list[0].State != ctypes.StatePaused {
 		t.Errorf("paused in the list: %+v", list)
 	}
-	expectStatus(t, http.StatusNoContent, "POST", p+"/unpause", nil)
-	expectStatus(t, http.StatusNoContent, "POST", p+"/kill?signal=SIGUSR1", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/unpause", nil)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/kill?signal=SIGUSR1", nil)
 	if code := waitAPI(t, id); code != 9 {
 		t.Errorf("exit %d, want 9", code)
 	}
 	// Restart of an exited container runs it again.
-	expectStatus(t, http.StatusNoContent, "POST", p+"/restart", nil)
-	if c := inspect(t, id); c.State.Status != ctypes.StateRunning || c.State.Pid == pid {
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/restart", nil)
+	if c := d.Inspect(t, id); c.State.Status != ctypes.StateRunning || c.State.Pid == pid {
 		t.Errorf("after restart of an exited container: %+v", c.State)
 	}
 	waitLog(t, id, "ready")
 	newName := name + "_x"
-	expectStatus(t, http.StatusNoContent, "POST", p+"/rename?name="+newName, nil)
-	removeOnCleanup(t, newName)
-	expectStatus(t, http.StatusNoContent, "POST", "/containers/"+newName+"/stop?t=0", nil)
-	if c := inspect(t, newName); c.State.ExitCode != 137 || c.Name != "/"+newName {
+	d.ExpectStatus(t, http.StatusNoContent, "POST", p+"/rename?name="+newName, nil)
+	d.RemoveContainerOnCleanup(t, newName)
+	d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+newName+"/stop?t=0", nil)
+	if c := d.Inspect(t, newName); c.State.ExitCode != 137 || c.Name != "/"+newName {
 		t.Errorf("after stop t=0: %s %+v", c.Name, c.State)
 	}
-	expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+newName, nil)
+	d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+newName, nil)
 	assertRemoved(t, id, "")
 }
 
@@ -336,7 +338,7 @@ func TestLifecycleAPI(t *testing.T) {
 // fails with a client error, and at the end nothing is left.
 func TestConcurrentVerbs(t *testing.T) {
 	t.Parallel()
-	id, _ := runD(t, "busybox", "sleep", "300")
+	id, _ := d.RunDetached(t, "busybox", "sleep", "300")
 	snap := snapshotDir(t, id)
 	p := "/containers/" + id
 	calls := []struct{ method, path string }{

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 func lines(s string) []string {
@@ -20,23 +22,23 @@ func lines(s string) []string {
 
 // TestPs is not parallel: -n and -l look at every container.
 func TestPs(t *testing.T) {
-	group := uniqueName(t)
+	group := testenv.UniqueName(t)
 	label := "grp=" + group
-	idA, nameA := runD(t, "-l", label, "-l", "role=a", "busybox", "sh", "-c", "echo a; "+loop)
-	nameB := uniqueName(t)
-	removeOnCleanup(t, nameB)
+	idA, nameA := d.RunDetached(t, "-l", label, "-l", "role=a", "busybox", "sh", "-c", "echo a; "+loop)
+	nameB := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, nameB)
 	res := d.Pouch(t, nil, "run", "--name", nameB, "-l", label, "busybox", "sh", "-c", "exit 3")
 	if res.ExitCode != 3 {
 		t.Fatalf("run B: exit %d %s", res.ExitCode, res.Combined())
 	}
-	idB := inspect(t, nameB).ID
-	nameC := uniqueName(t)
-	removeOnCleanup(t, nameC)
-	idC := strings.TrimSpace(pouch(t, "create", "--name", nameC, "-l", label, "busybox", "echo", "a-long-command-line", "that", "is", "truncated"))
+	idB := d.Inspect(t, nameB).ID
+	nameC := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, nameC)
+	idC := strings.TrimSpace(d.PouchOK(t, "create", "--name", nameC, "-l", label, "busybox", "echo", "a-long-command-line", "that", "is", "truncated"))
 
 	check := func(args []string, want ...string) {
 		t.Helper()
-		got := lines(pouch(t, append([]string{"ps"}, args...)...))
+		got := lines(d.PouchOK(t, append([]string{"ps"}, args...)...))
 		if strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("ps %s:\n got %q\nwant %q", strings.Join(args, " "), got, want)
 		}
@@ -58,7 +60,7 @@ func TestPs(t *testing.T) {
 	check(append([]string{"-a", "-q", "-f", "label=role"}, f...), idA[:12])
 	check(append([]string{"-a", "-q", "-f", "ancestor=busybox"}, f...), idC[:12], idB[:12], idA[:12])
 	check(append([]string{"-a", "-q", "-f", "ancestor=busybox:latest"}, f...), idC[:12], idB[:12], idA[:12])
-	imageID := inspect(t, nameA).Image
+	imageID := d.Inspect(t, nameA).Image
 	check(append([]string{"-a", "-q", "-f", "ancestor=" + imageID}, f...), idC[:12], idB[:12], idA[:12])
 	check(append([]string{"-a", "-q", "-f", "ancestor=nosuchimage"}, f...))
 	// before and since name containers; they imply -a.
@@ -74,19 +76,19 @@ func TestPs(t *testing.T) {
 	// Go templates.
 	check(append([]string{"-a", "--format", "{{.Names}} {{.State}} {{.Label \"role\"}}"}, f...),
 		nameC+" created ", nameB+" exited ", nameA+" running a")
-	out := pouch(t, append([]string{"ps", "-a", "--format", "{{.Names}}|{{.Status}}"}, f...)...)
+	out := d.PouchOK(t, append([]string{"ps", "-a", "--format", "{{.Names}}|{{.Status}}"}, f...)...)
 	ls := lines(out)
 	if len(ls) != 3 || ls[0] != nameC+"|Created" || !strings.HasPrefix(ls[1], nameB+"|Exited (3) ") || !strings.HasPrefix(ls[2], nameA+"|Up ") {
 		t.Errorf("status texts:\n%s", out)
 	}
 	// table adds the header.
-	out = pouch(t, append([]string{"ps", "-a", "--format", "table {{.ID}}\t{{.Names}}"}, f...)...)
+	out = d.PouchOK(t, append([]string{"ps", "-a", "--format", "table {{.ID}}\t{{.Names}}"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 4 || !strings.HasPrefix(ls[0], "CONTAINER ID") || !strings.Contains(ls[0], "NAMES") || !strings.HasPrefix(ls[1], idC[:12]) {
 		t.Errorf("table format:\n%s", out)
 	}
 	// json: one object per line.
-	out = pouch(t, append([]string{"ps", "-a", "--format", "json"}, f...)...)
+	out = d.PouchOK(t, append([]string{"ps", "-a", "--format", "json"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 3 {
 		t.Fatalf("json format:\n%s", out)
@@ -99,7 +101,7 @@ func TestPs(t *testing.T) {
 		t.Errorf("json format: %v", obj)
 	}
 	// The default table.
-	out = pouch(t, append([]string{"ps", "-a"}, f...)...)
+	out = d.PouchOK(t, append([]string{"ps", "-a"}, f...)...)
 	ls = lines(out)
 	if len(ls) != 4 {
 		t.Fatalf("ps -a:\n%s", out)
@@ -113,40 +115,40 @@ func TestPs(t *testing.T) {
 		strings.Contains(ls[1], "truncated") || !strings.HasSuffix(ls[1], nameC) || !strings.Contains(ls[1], "Created") {
 		t.Errorf("ps row of the created container: %q", ls[1])
 	}
-	out = pouch(t, append([]string{"ps", "-a", "--no-trunc"}, f...)...)
+	out = d.PouchOK(t, append([]string{"ps", "-a", "--no-trunc"}, f...)...)
 	if !strings.Contains(out, idC) || !strings.Contains(out, `"echo a-long-command-line that is truncated"`) {
 		t.Errorf("ps --no-trunc:\n%s", out)
 	}
 
 	// The API: limit, filters, errors.
 	var list []ctypes.Summary
-	r := expectStatus(t, http.StatusOK, "GET", "/containers/json?limit=1", nil)
+	r := d.ExpectStatus(t, http.StatusOK, "GET", "/containers/json?limit=1", nil)
 	r.JSON(t, &list)
 	if len(list) != 1 || list[0].ID != idC {
 		t.Errorf("limit=1: %+v", list)
 	}
 	q := url.QueryEscape(`{"label":{"` + label + `":true},"status":{"exited":true}}`)
-	r = expectStatus(t, http.StatusOK, "GET", "/containers/json?all=1&filters="+q, nil)
+	r = d.ExpectStatus(t, http.StatusOK, "GET", "/containers/json?all=1&filters="+q, nil)
 	list = nil
 	r.JSON(t, &list)
 	if len(list) != 1 || list[0].ID != idB || list[0].State != ctypes.StateExited || list[0].Names[0] != "/"+nameB {
 		t.Errorf("filters (map form): %+v", list)
 	}
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters="+url.QueryEscape(`{"bogus":["x"]}`), nil)
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters="+url.QueryEscape(`{"status":["sleeping"]}`), nil)
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters=notjson", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters="+url.QueryEscape(`{"bogus":["x"]}`), nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters="+url.QueryEscape(`{"status":["sleeping"]}`), nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/json?filters=notjson", nil)
 }
 
 func TestInspect(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "-l", "a=b", "-e", "X=1", "busybox", "sh", "-c", "exit 4")
-	waitStatus(t, name, ctypes.StateExited)
-	out := pouch(t, "inspect", "-f", "{{.State.ExitCode}} {{.Name}} {{.Id}} {{json .Config.Labels}}", name)
+	id, name := d.RunDetached(t, "-l", "a=b", "-e", "X=1", "busybox", "sh", "-c", "exit 4")
+	d.WaitStatus(t, name, ctypes.StateExited)
+	out := d.PouchOK(t, "inspect", "-f", "{{.State.ExitCode}} {{.Name}} {{.Id}} {{json .Config.Labels}}", name)
 	if want := "4 /" + name + " " + id + ` {"a":"b"}` + "\n"; out != want {
 		t.Errorf("inspect -f: %q, want %q", out, want)
 	}
 	// By ID prefix, several at once, as a JSON array by default.
-	out = pouch(t, "inspect", id[:10], name)
+	out = d.PouchOK(t, "inspect", id[:10], name)
 	var arr []ctypes.InspectResponse
 	if err := json.Unmarshal([]byte(out), &arr); err != nil || len(arr) != 2 || arr[0].ID != id || arr[1].ID != id {
 		t.Errorf("inspect: %v %s", err, out)
@@ -165,18 +167,18 @@ func TestInspect(t *testing.T) {
 // TestPrune is not parallel: prune looks at every container; its label
 // filter keeps it to this test's.
 func TestPrune(t *testing.T) {
-	group := uniqueName(t)
+	group := testenv.UniqueName(t)
 	var exited, kept []string
 	for i := 0; i < 2; i++ {
 		exited = append(exited, createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "Labels": map[string]string{"grp": group}}))
 	}
 	kept = append(kept, createAPI(t, "", map[string]any{"Image": "busybox", "Cmd": []string{"true"}, "Labels": map[string]string{"grp": group, "keep": "1"}}))
-	id, _ := runD(t, "-l", "grp="+group, "busybox", "sleep", "300")
+	id, _ := d.RunDetached(t, "-l", "grp="+group, "busybox", "sleep", "300")
 	kept = append(kept, id)
 	other := createAPI(t, "", cfg("true"))
 
 	q := url.QueryEscape(`{"label":{"grp=` + group + `":true},"label!":{"keep":true}}`)
-	r := expectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
+	r := d.ExpectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
 	var rep ctypes.PruneReport
 	r.JSON(t, &rep)
 	got := map[string]bool{}
@@ -187,15 +189,15 @@ func TestPrune(t *testing.T) {
 		t.Errorf("pruned %v, want %v", rep.ContainersDeleted, exited)
 	}
 	for _, id := range append(kept, other) {
-		inspect(t, id)
+		d.Inspect(t, id)
 	}
 	for _, id := range exited {
 		assertRemoved(t, id, "")
 	}
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/prune?filters="+url.QueryEscape(`{"status":{"exited":true}}`), nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/prune?filters="+url.QueryEscape(`{"status":{"exited":true}}`), nil)
 	// until: nothing of this test is older than an hour.
 	q = url.QueryEscape(`{"label":{"grp=` + group + `":true},"until":{"1h":true}}`)
-	r = expectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
+	r = d.ExpectStatus(t, http.StatusOK, "POST", "/containers/prune?filters="+q, nil)
 	rep = ctypes.PruneReport{}
 	r.JSON(t, &rep)
 	if len(rep.ContainersDeleted) != 0 {

@@ -17,8 +17,8 @@ func TestLogs(t *testing.T) {
 	t.Parallel()
 	// Lines with gaps so --since and --until can cut between them (and
 	// the order across stdout and stderr is certain).
-	id, name := runD(t, "busybox", "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 1; echo three; sleep 1; echo four >&2")
-	c := waitStatus(t, name, ctypes.StateExited)
+	id, name := d.RunDetached(t, "busybox", "sh", "-c", "echo one; sleep 0.2; echo two >&2; sleep 1; echo three; sleep 1; echo four >&2")
+	c := d.WaitStatus(t, name, ctypes.StateExited)
 
 	// The file on disk is Docker's json-file format.
 	b, err := os.ReadFile(c.LogPath)
@@ -94,7 +94,7 @@ func TestLogs(t *testing.T) {
 
 func TestLogsFollow(t *testing.T) {
 	t.Parallel()
-	_, name := runD(t, "busybox", "sh", "-c", "echo first; sleep 0.5; echo second; sleep 0.5; echo third")
+	_, name := d.RunDetached(t, "busybox", "sh", "-c", "echo first; sleep 0.5; echo second; sleep 0.5; echo third")
 	start := time.Now()
 	res := d.Pouch(t, nil, "logs", "-f", name)
 	if res.ExitCode != 0 || res.Stdout != "first\nsecond\nthird\n" {
@@ -108,15 +108,15 @@ func TestLogsFollow(t *testing.T) {
 		t.Errorf("logs -f of an exited container: %q", res.Combined())
 	}
 	// The API without stdout/stderr chosen is a bad request.
-	expectStatus(t, 400, "GET", "/containers/"+name+"/logs", nil)
+	d.ExpectStatus(t, 400, "GET", "/containers/"+name+"/logs", nil)
 }
 
 // TestLogsFollowStream reads a follower line by line while the container
 // writes, proving that entries arrive as they are written.
 func TestLogsFollowStream(t *testing.T) {
 	t.Parallel()
-	_, name := runD(t, "busybox", "sh", "-c", "sleep 0.3; echo ready; sleep 300")
-	waitStatus(t, name, ctypes.StateRunning)
+	_, name := d.RunDetached(t, "busybox", "sh", "-c", "sleep 0.3; echo ready; sleep 300")
+	d.WaitStatus(t, name, ctypes.StateRunning)
 	// Through the API: a multiplexed stream.
 	resp, err := d.Client().Get("http://pouch/containers/" + name + "/logs?follow=1&stdout=1&stderr=1")
 	if err != nil {

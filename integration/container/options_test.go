@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 func TestRunOptions(t *testing.T) {
@@ -22,8 +24,8 @@ func TestRunOptions(t *testing.T) {
 		if err := os.WriteFile(envFile, []byte("# comment\nFROM_FILE=one two\n\nOVERRIDDEN=file\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
 		res := d.Pouch(t, nil, "run", "--name", name, "-e", "A=1", "--env", "OVERRIDDEN=flag", "--env-file", envFile,
 			"-w", "/tmp/work", "-l", "k1=v1", "--label", "k2", "busybox", "sh", "-c", `echo "$A|$FROM_FILE|$OVERRIDDEN"; pwd`)
 		if res.ExitCode != 0 {
@@ -32,7 +34,7 @@ func TestRunOptions(t *testing.T) {
 		if want := "1|one two|flag\n/tmp/work\n"; res.Stdout != want {
 			t.Errorf("output %q, want %q", res.Stdout, want)
 		}
-		c := inspect(t, name)
+		c := d.Inspect(t, name)
 		if c.Name != "/"+name {
 			t.Errorf("Name = %q, want /%s", c.Name, name)
 		}
@@ -59,12 +61,12 @@ func TestRunOptions(t *testing.T) {
 			{"4242", "4242 0"},
 			{"nobody:root", "65534 0"},
 		} {
-			out := sh(t, []string{"-u", tc.user}, "echo $(id -u) $(id -g)")
+			out := d.Sh(t, []string{"-u", tc.user}, "echo $(id -u) $(id -g)")
 			if strings.TrimSpace(out) != tc.want {
 				t.Errorf("-u %s: uid gid = %q, want %q", tc.user, strings.TrimSpace(out), tc.want)
 			}
 		}
-		res := runFG(t, "-u", "nosuchuser", "busybox", "true")
+		res := d.RunRm(t, "-u", "nosuchuser", "busybox", "true")
 		if res.ExitCode == 0 {
 			t.Errorf("-u nosuchuser: exit 0, want a failure")
 		}
@@ -72,14 +74,14 @@ func TestRunOptions(t *testing.T) {
 
 	t.Run("entrypoint", func(t *testing.T) {
 		t.Parallel()
-		res := runFG(t, "--entrypoint", "echo", "busybox", "hello", "world")
+		res := d.RunRm(t, "--entrypoint", "echo", "busybox", "hello", "world")
 		if res.ExitCode != 0 || res.Stdout != "hello world\n" {
 			t.Errorf("--entrypoint echo: exit %d, %q", res.ExitCode, res.Combined())
 		}
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
-		pouch(t, "create", "--name", name, "--entrypoint", "/bin/echo", "busybox", "x")
-		c := inspect(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
+		d.PouchOK(t, "create", "--name", name, "--entrypoint", "/bin/echo", "busybox", "x")
+		c := d.Inspect(t, name)
 		if c.Path != "/bin/echo" || len(c.Args) != 1 || c.Args[0] != "x" {
 			t.Errorf("Path %q Args %v", c.Path, c.Args)
 		}
@@ -87,7 +89,7 @@ func TestRunOptions(t *testing.T) {
 
 	t.Run("hostname", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--hostname", "myhost"}, "cat /etc/hostname; hostname")
+		out := d.Sh(t, []string{"--hostname", "myhost"}, "cat /etc/hostname; hostname")
 		if out != "myhost\nmyhost\n" {
 			t.Errorf("hostname: %q", out)
 		}
@@ -95,7 +97,7 @@ func TestRunOptions(t *testing.T) {
 
 	t.Run("read-only", func(t *testing.T) {
 		t.Parallel()
-		res := runFG(t, "--read-only", "busybox", "sh", "-c", "touch /x && echo root-writable; touch /dev/shm/x && echo shm-writable; touch /tmp/x 2>/dev/null || echo tmp-readonly")
+		res := d.RunRm(t, "--read-only", "busybox", "sh", "-c", "touch /x && echo root-writable; touch /dev/shm/x && echo shm-writable; touch /tmp/x 2>/dev/null || echo tmp-readonly")
 		if res.ExitCode != 0 {
 			t.Fatalf("exit %d: %s", res.ExitCode, res.Combined())
 		}
@@ -105,14 +107,14 @@ func TestRunOptions(t *testing.T) {
 		if !strings.Contains(res.Stdout, "shm-writable") {
 			t.Errorf("--read-only: /dev/shm should stay writable: %q", res.Combined())
 		}
-		if out := sh(t, nil, "touch /x && echo root-writable"); !strings.Contains(out, "root-writable") {
+		if out := d.Sh(t, nil, "touch /x && echo root-writable"); !strings.Contains(out, "root-writable") {
 			t.Errorf("without --read-only / is not writable: %q", out)
 		}
 	})
 
 	t.Run("shm-size", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--shm-size", "8m"}, "df -k /dev/shm | tail -1")
+		out := d.Sh(t, []string{"--shm-size", "8m"}, "df -k /dev/shm | tail -1")
 		if f := strings.Fields(out); len(f) < 2 || f[1] != "8192" {
 			t.Errorf("--shm-size 8m: %q", out)
 		}
@@ -120,7 +122,7 @@ func TestRunOptions(t *testing.T) {
 
 	t.Run("ulimit", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--ulimit", "nofile=1024:2048", "--ulimit", "nproc=300"}, "ulimit -n; ulimit -Hn; ulimit -u")
+		out := d.Sh(t, []string{"--ulimit", "nofile=1024:2048", "--ulimit", "nproc=300"}, "ulimit -n; ulimit -Hn; ulimit -u")
 		if out != "1024\n2048\n300\n" {
 			t.Errorf("ulimits: %q", out)
 		}
@@ -134,7 +136,7 @@ func TestRunOptions(t *testing.T) {
 				lim[1], _ = strconv.ParseUint(f[4], 10, 64)
 			}
 		}
-		out = sh(t, nil, "ulimit -Hn")
+		out = d.Sh(t, nil, "ulimit -Hn")
 		if strings.TrimSpace(out) != strconv.FormatUint(lim[1], 10) {
 			t.Logf("default hard nofile in the container %q, this process has %d (informational)", strings.TrimSpace(out), lim[1])
 		}
@@ -146,7 +148,7 @@ func TestRunOptions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := sh(t, []string{"--sysctl", "net.ipv4.ip_forward=1", "--network", "none"}, "cat /proc/sys/net/ipv4/ip_forward; readlink /proc/self/ns/net; ls /sys/class/net")
+		out := d.Sh(t, []string{"--sysctl", "net.ipv4.ip_forward=1", "--network", "none"}, "cat /proc/sys/net/ipv4/ip_forward; readlink /proc/self/ns/net; ls /sys/class/net")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if len(lines) < 3 || lines[0] != "1" {
 			t.Fatalf("sysctl not applied: %q", out)
@@ -161,7 +163,7 @@ func TestRunOptions(t *testing.T) {
 			t.Log("host has ip_forward=1 too: isolation not proven by value")
 		}
 		// The default is none too until bridge networking exists.
-		if out := sh(t, nil, "readlink /proc/self/ns/net"); strings.TrimSpace(out) == hostNS {
+		if out := d.Sh(t, nil, "readlink /proc/self/ns/net"); strings.TrimSpace(out) == hostNS {
 			t.Errorf("default network shares the host's namespace")
 		}
 	})
@@ -169,13 +171,13 @@ func TestRunOptions(t *testing.T) {
 	t.Run("bad-sysctl", func(t *testing.T) {
 		t.Parallel()
 		// A namespaced sysctl is fine, a host-wide one is refused, as Docker does.
-		if res := runFG(t, "--sysctl", "kernel.shmmax=1", "busybox", "true"); res.ExitCode != 0 {
+		if res := d.RunRm(t, "--sysctl", "kernel.shmmax=1", "busybox", "true"); res.ExitCode != 0 {
 			t.Errorf("kernel.shmmax (IPC namespaced): exit %d %s", res.ExitCode, res.Combined())
 		}
-		if res := runFG(t, "--sysctl", "vm.swappiness=1", "busybox", "true"); res.ExitCode != 125 {
+		if res := d.RunRm(t, "--sysctl", "vm.swappiness=1", "busybox", "true"); res.ExitCode != 125 {
 			t.Errorf("vm.swappiness (not namespaced): exit %d %s, want 125", res.ExitCode, res.Combined())
 		}
-		if res := runFG(t, "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "true"); res.ExitCode != 125 {
+		if res := d.RunRm(t, "--network", "host", "--sysctl", "net.ipv4.ip_forward=1", "busybox", "true"); res.ExitCode != 125 {
 			t.Errorf("net sysctl with --network host: exit %d %s, want 125", res.ExitCode, res.Combined())
 		}
 	})
@@ -195,7 +197,7 @@ func TestRunOptions(t *testing.T) {
 		}
 		sort.Strings(want)
 		hostname, _ := os.Hostname()
-		out := sh(t, []string{"--network", "host"}, "ls /sys/class/net | grep -v '^veth' | sort | tr '\\n' ' '; echo; hostname")
+		out := d.Sh(t, []string{"--network", "host"}, "ls /sys/class/net | grep -v '^veth' | sort | tr '\\n' ' '; echo; hostname")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if got := strings.Fields(lines[0]); strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("--network host sees %v, host has %v", got, want)
@@ -216,13 +218,13 @@ func TestRunOptions(t *testing.T) {
 			{"unless-stopped", ctypes.RestartPolicy{Name: "unless-stopped"}},
 			{"no", ctypes.RestartPolicy{Name: "no"}},
 		} {
-			name := uniqueName(t)
-			removeOnCleanup(t, name)
-			pouch(t, "create", "--name", name, "--restart", tc.flag, "busybox", "true")
-			if got := inspect(t, name).HostConfig.RestartPolicy; got != tc.want {
+			name := testenv.UniqueName(t)
+			d.RemoveContainerOnCleanup(t, name)
+			d.PouchOK(t, "create", "--name", name, "--restart", tc.flag, "busybox", "true")
+			if got := d.Inspect(t, name).HostConfig.RestartPolicy; got != tc.want {
 				t.Errorf("--restart %s: stored %+v, want %+v", tc.flag, got, tc.want)
 			}
-			if got := strings.TrimSpace(pouch(t, "inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", name)); got != string(tc.want.Name) {
+			if got := strings.TrimSpace(d.PouchOK(t, "inspect", "-f", "{{.HostConfig.RestartPolicy.Name}}", name)); got != string(tc.want.Name) {
 				t.Errorf("inspect -f: %q", got)
 			}
 		}
@@ -239,8 +241,8 @@ func TestRunOptions(t *testing.T) {
 // from inside.
 func TestResources(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "-m", "64m", "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "50", "busybox", "sleep", "300")
-	c := inspect(t, name)
+	id, name := d.RunDetached(t, "-m", "64m", "--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "--pids-limit", "50", "busybox", "sleep", "300")
+	c := d.Inspect(t, name)
 	pid := c.State.Pid
 	if pid <= 0 {
 		t.Fatalf("no pid: %+v", c.State)
@@ -276,7 +278,7 @@ func TestResources(t *testing.T) {
 	if !strings.Contains(res.Stderr, "can't fork") && !strings.Contains(res.Stderr, "Resource temporarily unavailable") {
 		t.Errorf("--pids-limit 5 let 9 processes fork: exit %d %q", res.ExitCode, res.Combined())
 	}
-	if res := runFG(t, "-m", "1k", "busybox", "true"); res.ExitCode != 125 {
+	if res := d.RunRm(t, "-m", "1k", "busybox", "true"); res.ExitCode != 125 {
 		t.Errorf("-m 1k: exit %d, want 125 (minimum is 6MB)", res.ExitCode)
 	}
 }
@@ -285,15 +287,15 @@ func TestResources(t *testing.T) {
 // it (137) and inspect says so.
 func TestOOMKilled(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
 	// /dev/shm is a tmpfs charged to the container's memory cgroup.
 	res := d.Pouch(t, nil, "run", "--name", name, "-m", "8m", "busybox", "dd", "if=/dev/zero", "of=/dev/shm/x", "bs=1M", "count=64")
 	if res.ExitCode != 137 {
 		t.Errorf("exit %d, want 137: %s", res.ExitCode, res.Combined())
 	}
 	// Recorded with the exit, not only from the shim's best-effort event.
-	if c := inspect(t, name); !c.State.OOMKilled || c.State.ExitCode != 137 {
+	if c := d.Inspect(t, name); !c.State.OOMKilled || c.State.ExitCode != 137 {
 		t.Errorf("state after an OOM kill: %+v", c.State)
 	}
 }

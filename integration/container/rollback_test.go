@@ -29,12 +29,12 @@ func TestStartRollback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			id := createAPI(t, "", tc.body)
-			r := expectStatus(t, tc.status, "POST", "/containers/"+id+"/start", nil)
+			r := d.ExpectStatus(t, tc.status, "POST", "/containers/"+id+"/start", nil)
 			if !strings.Contains(r.Message(), tc.errText) {
 				t.Errorf("start error %q, want it to say %q", r.Message(), tc.errText)
 			}
 			assertNoRuntimeLeftovers(t, id)
-			c := inspect(t, id)
+			c := d.Inspect(t, id)
 			if c.State.Status != ctypes.StateCreated || c.State.Running || c.State.Pid != 0 {
 				t.Errorf("state after a failed start: %+v", c.State)
 			}
@@ -45,9 +45,9 @@ func TestStartRollback(t *testing.T) {
 				t.Errorf("State.Error carries the error class: %q", c.State.Error)
 			}
 			// A second attempt fails the same way and still leaks nothing.
-			expectStatus(t, tc.status, "POST", "/containers/"+id+"/start", nil)
+			d.ExpectStatus(t, tc.status, "POST", "/containers/"+id+"/start", nil)
 			assertNoRuntimeLeftovers(t, id)
-			expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id, nil)
+			d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+id, nil)
 			assertRemoved(t, id, "")
 		})
 	}
@@ -64,17 +64,17 @@ func TestRemoveCleansUp(t *testing.T) {
 	t.Parallel()
 	t.Run("running-forced", func(t *testing.T) {
 		t.Parallel()
-		id, name := runD(t, "-m", "32m", "busybox", "sleep", "300")
+		id, name := d.RunDetached(t, "-m", "32m", "busybox", "sleep", "300")
 		snap := snapshotDir(t, id)
 		if !exists(bundleDir(id)) || !exists(recordDir(id)) || !exists(snap) {
 			t.Fatalf("running container lacks its bundle, record or snapshot")
 		}
-		pouch(t, "rm", "-f", name)
+		d.PouchOK(t, "rm", "-f", name)
 		assertRemoved(t, id, snap)
 	})
 	t.Run("exited", func(t *testing.T) {
 		t.Parallel()
-		id, name := runD(t, "busybox", "sh", "-c", "sleep 0.5; echo done")
+		id, name := d.RunDetached(t, "busybox", "sh", "-c", "sleep 0.5; echo done")
 		snap := snapshotDir(t, id)
 		if code := waitAPI(t, name); code != 0 {
 			t.Fatalf("exit %d", code)
@@ -84,15 +84,15 @@ func TestRemoveCleansUp(t *testing.T) {
 		if !exists(recordDir(id)) || !exists(snap) {
 			t.Errorf("an exited container lost its record or snapshot")
 		}
-		pouch(t, "rm", name)
+		d.PouchOK(t, "rm", name)
 		assertRemoved(t, id, snap)
 	})
 	t.Run("paused-forced", func(t *testing.T) {
 		t.Parallel()
-		id, name := runD(t, "busybox", "sleep", "300")
+		id, name := d.RunDetached(t, "busybox", "sleep", "300")
 		snap := snapshotDir(t, id)
-		pouch(t, "pause", name)
-		expectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+name+"?force=true", nil)
+		d.PouchOK(t, "pause", name)
+		d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+name+"?force=true", nil)
 		assertRemoved(t, id, snap)
 	})
 }

@@ -18,14 +18,14 @@ func TestRunForeground(t *testing.T) {
 	t.Parallel()
 	t.Run("streams-and-exit-code", func(t *testing.T) {
 		t.Parallel()
-		res := runFG(t, "busybox", "sh", "-c", "echo out; echo err >&2; echo out2; exit 3")
+		res := d.RunRm(t, "busybox", "sh", "-c", "echo out; echo err >&2; echo out2; exit 3")
 		if res.ExitCode != 3 || res.Stdout != "out\nout2\n" || res.Stderr != "err\n" {
 			t.Errorf("exit %d stdout %q stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 		}
 	})
 	t.Run("all-output-arrives", func(t *testing.T) {
 		t.Parallel()
-		res := runFG(t, "busybox", "seq", "1", "20000")
+		res := d.RunRm(t, "busybox", "seq", "1", "20000")
 		want := new(bytes.Buffer)
 		for i := 1; i <= 20000; i++ {
 			fmt.Fprintln(want, i)
@@ -54,7 +54,7 @@ func TestRunForeground(t *testing.T) {
 			{[]string{"busybox", "nosuchcommand"}, 127},
 			{[]string{"busybox", "/no/such/path"}, 127},
 		} {
-			res := runFG(t, tc.args...)
+			res := d.RunRm(t, tc.args...)
 			if res.ExitCode != tc.code {
 				t.Errorf("pouch run --rm %s: exit %d, want %d\n%s", strings.Join(tc.args, " "), res.ExitCode, tc.code, res.Combined())
 			}
@@ -68,22 +68,22 @@ func TestRunForeground(t *testing.T) {
 	})
 	t.Run("stdin", func(t *testing.T) {
 		t.Parallel()
-		res := pouchIn(t, strings.NewReader("hi\n"), "run", "--rm", "-i", "busybox", "cat")
+		res := d.Pouch(t, strings.NewReader("hi\n"), "run", "--rm", "-i", "busybox", "cat")
 		if res.ExitCode != 0 || res.Stdout != "hi\n" {
 			t.Errorf("echo hi | pouch run -i busybox cat: exit %d %q", res.ExitCode, res.Combined())
 		}
 		big := bytes.Repeat([]byte("0123456789abcdef"), 300000/16)
-		res = pouchIn(t, bytes.NewReader(big), "run", "--rm", "-i", "busybox", "wc", "-c")
+		res = d.Pouch(t, bytes.NewReader(big), "run", "--rm", "-i", "busybox", "wc", "-c")
 		if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != strconv.Itoa(len(big)) {
 			t.Errorf("300 kB through stdin: exit %d %q", res.ExitCode, res.Combined())
 		}
 		// Without -i the container's stdin is empty, not the client's.
-		res = pouchIn(t, strings.NewReader("secret\n"), "run", "--rm", "busybox", "cat")
+		res = d.Pouch(t, strings.NewReader("secret\n"), "run", "--rm", "busybox", "cat")
 		if res.ExitCode != 0 || res.Stdout != "" {
 			t.Errorf("without -i: exit %d %q", res.ExitCode, res.Combined())
 		}
 		// The exit code passes through with stdin too.
-		res = pouchIn(t, strings.NewReader("x\n"), "run", "--rm", "-i", "busybox", "sh", "-c", "read l; echo got $l; exit 9")
+		res = d.Pouch(t, strings.NewReader("x\n"), "run", "--rm", "-i", "busybox", "sh", "-c", "read l; echo got $l; exit 9")
 		if res.ExitCode != 9 || res.Stdout != "got x\n" {
 			t.Errorf("read from stdin: exit %d %q", res.ExitCode, res.Combined())
 		}
@@ -94,9 +94,9 @@ func TestRunForeground(t *testing.T) {
 // after it exits.
 func TestRunRemove(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
-	res := runFG(t, "--name", name, "busybox", "sh", "-c", `cat /etc/hostname; grep -o "upperdir=[^,]*" /proc/self/mountinfo | head -1`)
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
+	res := d.RunRm(t, "--name", name, "busybox", "sh", "-c", `cat /etc/hostname; grep -o "upperdir=[^,]*" /proc/self/mountinfo | head -1`)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d %s", res.ExitCode, res.Combined())
 	}
@@ -106,16 +106,16 @@ func TestRunRemove(t *testing.T) {
 	}
 	prefix, snap := ls[0], filepath.Dir(strings.TrimPrefix(ls[1], "upperdir="))
 	// When `run --rm` returns, the container is gone.
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
 	id := fullIDFromPrefix(t, prefix)
 	// The container is unlisted as soon as it exits; its files, mount and
 	// cgroups go right after, off the client's path.
-	eventually(t, 10*time.Second, "the files of the removed container to go", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the files of the removed container to go", func() bool {
 		return !exists(recordDir(id)) && !exists(bundleDir(id))
 	})
 	assertRemoved(t, id, snap)
 	// The name is free again.
-	if res := runFG(t, "--name", name, "busybox", "true"); res.ExitCode != 0 {
+	if res := d.RunRm(t, "--name", name, "busybox", "true"); res.ExitCode != 0 {
 		t.Errorf("name not reusable after --rm: %s", res.Combined())
 	}
 }
@@ -140,27 +140,27 @@ func fullIDFromPrefix(t testing.TB, prefix string) string {
 // failed, through the CLI and the API.
 func TestRunRemoveFailedStart(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
-	res := runFG(t, "--name", name, "busybox", "nosuchcommand")
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
+	res := d.RunRm(t, "--name", name, "busybox", "nosuchcommand")
 	if res.ExitCode != 127 {
 		t.Errorf("exit %d, want 127: %s", res.ExitCode, res.Combined())
 	}
 	if strings.Contains(res.Stderr, "Error waiting") {
 		t.Errorf("a failed start is not a failed wait: %q", res.Stderr)
 	}
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/"+name+"/json", nil)
 
 	body := cfg("nosuchcommand")
 	body["HostConfig"] = map[string]any{"AutoRemove": true}
 	id := createAPI(t, "", body)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/start", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/start", nil)
 	// Auto-removal finishes in the background: wait for it.
 	r := d.Do(t, "POST", "/containers/"+id+"/wait?condition=removed", nil)
 	if r.Status != http.StatusOK && r.Status != http.StatusNotFound {
 		t.Errorf("wait removed: %d %s", r.Status, r.Body)
 	}
-	eventually(t, 10*time.Second, "auto-removal", func() bool {
+	testenv.Eventually(t, 10*time.Second, "auto-removal", func() bool {
 		return d.Do(t, "GET", "/containers/"+id+"/json", nil).Status == http.StatusNotFound
 	})
 	assertRemoved(t, id, "")
@@ -180,20 +180,20 @@ var _ testenv.Result
 // `start -a`: each run's output and exit code arrive.
 func TestStartAttach(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
-	pouch(t, "create", "--name", name, "busybox", "sh", "-c", "echo run; echo oops >&2; exit 3")
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
+	d.PouchOK(t, "create", "--name", name, "busybox", "sh", "-c", "echo run; echo oops >&2; exit 3")
 	for i := 0; i < 2; i++ {
 		res := d.Pouch(t, nil, "start", "-a", name)
 		if res.ExitCode != 3 || res.Stdout != "run\n" || res.Stderr != "oops\n" {
 			t.Errorf("start -a #%d: exit %d stdout %q stderr %q", i+1, res.ExitCode, res.Stdout, res.Stderr)
 		}
 	}
-	if logs := pouch(t, "logs", name); logs != "run\nrun\n" {
+	if logs := d.PouchOK(t, "logs", name); logs != "run\nrun\n" {
 		t.Errorf("logs after two runs: %q", logs)
 	}
 	// Attaching to a paused container is refused before the hijack.
-	_, paused := runD(t, "busybox", "sleep", "300")
-	pouch(t, "pause", paused)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+paused+"/attach?stream=1&stdout=1", nil)
+	_, paused := d.RunDetached(t, "busybox", "sleep", "300")
+	d.PouchOK(t, "pause", paused)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+paused+"/attach?stream=1&stdout=1", nil)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/pouchcontainer/pouch/integration/internal/registry"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // login calls POST /auth.
@@ -175,7 +177,7 @@ func authSteps(t *testing.T, e *env, reg *registry.Registry) {
 // TestBasicAuthTLS: htpasswd basic auth behind TLS from the generated CA.
 func TestBasicAuthTLS(t *testing.T) {
 	certs := t.TempDir()
-	reg := registry.Start(t, registry.WithTLS(certs), registry.WithBasicAuth("alice", "pw-"+unique("basic")))
+	reg := registry.Start(t, registry.WithTLS(certs), registry.WithBasicAuth("alice", "pw-"+testenv.Unique("basic")))
 	e := startDaemon(t, "--certs-dir", certs)
 	authSteps(t, e, reg)
 	e.assertBusyboxIntact(t)
@@ -184,7 +186,7 @@ func TestBasicAuthTLS(t *testing.T) {
 // TestBearerToken: the token flow (401 with a Bearer challenge naming an
 // in-test token server, which issues JWTs for the account).
 func TestBearerToken(t *testing.T) {
-	reg := registry.Start(t, registry.WithTokenAuth("bob", "pw-"+unique("token")))
+	reg := registry.Start(t, registry.WithTokenAuth("bob", "pw-"+testenv.Unique("token")))
 	e := startDaemon(t, "--insecure-registries", reg.Host)
 	before := reg.Token.Granted()
 	authSteps(t, e, reg)

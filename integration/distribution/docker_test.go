@@ -1,29 +1,23 @@
 package distribution
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/pouchcontainer/pouch/integration/internal/registry"
-)
 
-func needDocker(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
-}
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
+)
 
 // TestDockerCLI drives the real docker CLI through pouchd: pull and push
 // with an insecure registry, then login, push and pull with a TLS
 // registry behind basic auth.
 func TestDockerCLI(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	certs := t.TempDir()
 	plain := registry.Start(t)
 	p := registry.NewFaultProxy(t, plain)
-	secure := registry.Start(t, registry.WithTLS(certs), registry.WithBasicAuth("carol", "pw-"+unique("docker")))
+	secure := registry.Start(t, registry.WithTLS(certs), registry.WithBasicAuth("carol", "pw-"+testenv.Unique("docker")))
 	e := startDaemon(t, "--insecure-registries", p.Host, "--certs-dir", certs)
 	img := image(t)
 	o := plain.Push(t, img, "dk/app", "v1")

@@ -51,15 +51,6 @@ func startDaemonWith(t *testing.T, before func(d *testenv.Daemon), args ...strin
 	if _, err := os.Stat("/bin/busybox"); err != nil {
 		t.Skip(testimage.ErrNoBusybox)
 	}
-	d, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{d: d, cliHome: filepath.Join(d.Root, "cli-home")}
-	if err := os.MkdirAll(e.cliHome, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	d.ExtraArgs = args
 	// Only loopback traffic: a request for any other host (Docker Hub, after
 	// a mirror failed) goes to a dead loopback proxy instead of the network.
 	// Go never proxies loopback addresses, so the test registries are
@@ -73,38 +64,19 @@ func startDaemonWith(t *testing.T, before func(d *testenv.Daemon), args ...strin
 	}
 	t.Setenv("NO_PROXY", "")
 	t.Setenv("no_proxy", "")
-	d.CLIEnv = []string{"HOME=" + e.cliHome, "POUCH_CONFIG="}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- pouchd log (tail) ---\n%s", tail(d.Log(), 60))
+	e := &env{}
+	e.d = testenv.StartDaemon(t, func(d *testenv.Daemon) {
+		e.cliHome = filepath.Join(d.Root, "cli-home")
+		if err := os.MkdirAll(e.cliHome, 0o700); err != nil {
+			t.Fatal(err)
 		}
-		d.Cleanup()
+		d.ExtraArgs = args
+		d.CLIEnv = []string{"HOME=" + e.cliHome, "POUCH_CONFIG="}
+		if before != nil {
+			before(d)
+		}
 	})
-	if before != nil {
-		before(d)
-	}
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.LoadImages(); err != nil {
-		t.Fatal(err)
-	}
 	return e
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// unique returns a lower-case name no other test uses.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
 }
 
 // image builds the busybox test image with layers of its own on top

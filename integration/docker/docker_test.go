@@ -4,7 +4,6 @@ package docker
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,14 +16,8 @@ var d *testenv.Daemon
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &d)) }
 
-func needDocker(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
-}
-
 func TestDockerCLI(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	t.Cleanup(func() { d.Docker(t, nil, "rm", "-f", "dk-web", "dk-once") })
 
 	if r := d.Docker(t, nil, "version", "--format", "{{.Server.APIVersion}}"); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) == "" {
@@ -75,7 +68,7 @@ func TestDockerCLI(t *testing.T) {
 }
 
 func TestDockerImagesAndLoad(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	img, err := testimage.Busybox(testimage.WithName("dockerload:v1"))
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,8 +30,6 @@ import (
 var d *testenv.Daemon
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m, &d)) }
-
-var nameSeq atomic.Int64
 
 var (
 	probeOnce sync.Once
@@ -51,21 +48,6 @@ func needEvents(t testing.TB) {
 	if probeErr != "" {
 		t.Fatal(probeErr)
 	}
-}
-
-// uniqueName is a lowercase name no other test uses.
-func uniqueName(prefix string) string {
-	return fmt.Sprintf("%s%d-%d", prefix, os.Getpid()%10000, nameSeq.Add(1))
-}
-
-// pouch runs the CLI and fails the test unless it exits 0.
-func pouch(t testing.TB, args ...string) string {
-	t.Helper()
-	res := d.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
 }
 
 // stamp is now as the API's since and until take it.
@@ -128,7 +110,7 @@ func parseEvents(t testing.TB, out string) []event {
 // eventsBetween runs `pouch events --since S --until U [args]`.
 func eventsBetween(t testing.TB, since, until string, args ...string) []event {
 	t.Helper()
-	return parseEvents(t, pouch(t, append([]string{"events", "--since", since, "--until", until}, args...)...))
+	return parseEvents(t, d.PouchOK(t, append([]string{"events", "--since", since, "--until", until}, args...)...))
 }
 
 func strs(evs []event) []string {
@@ -168,27 +150,27 @@ func createNetwork(t testing.TB, name string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Pouch(t, nil, "network", "rm", name) })
-	return strings.TrimSpace(pouch(t, "network", "create", "--subnet", subnet.String(), name))
+	return strings.TrimSpace(d.PouchOK(t, "network", "create", "--subnet", subnet.String(), name))
 }
 
 func busyboxID(t testing.TB) string {
 	t.Helper()
-	return strings.TrimSpace(pouch(t, "image", "inspect", "-f", "{{.Id}}", "busybox"))
+	return strings.TrimSpace(d.PouchOK(t, "image", "inspect", "-f", "{{.Id}}", "busybox"))
 }
 
 // TestSinceUntilAndFilters drives image and network actions with the CLI,
 // then reads them back between two times, in order, with and without filters.
 func TestSinceUntilAndFilters(t *testing.T) {
 	needEvents(t)
-	net := uniqueName("evnet")
-	img := uniqueName("evimg") + ":v1"
+	net := testenv.Unique("evnet")
+	img := testenv.Unique("evimg") + ":v1"
 	imgID := busyboxID(t)
 
 	since := stamp()
 	netID := createNetwork(t, net)
-	pouch(t, "tag", "busybox", img)
-	pouch(t, "rmi", img)
-	pouch(t, "network", "rm", net)
+	d.PouchOK(t, "tag", "busybox", img)
+	d.PouchOK(t, "rmi", img)
+	d.PouchOK(t, "network", "rm", net)
 	until := after()
 
 	create := fmt.Sprintf("network create %s (name=%s, type=bridge)", netID, net)
@@ -232,11 +214,11 @@ func TestSinceUntilAndFilters(t *testing.T) {
 	}
 
 	// --format.
-	out := pouch(t, "events", "--since", since, "--until", until, "-f", "network="+net, "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
+	out := d.PouchOK(t, "events", "--since", since, "--until", until, "-f", "network="+net, "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}")
 	if out != fmt.Sprintf("network create %s\nnetwork destroy %s\n", net, net) {
 		t.Errorf("--format: %q", out)
 	}
-	out = pouch(t, "events", "--since", since, "--until", until, "-f", "event=tag", "--format", "json")
+	out = d.PouchOK(t, "events", "--since", since, "--until", until, "-f", "event=tag", "--format", "json")
 	var m struct {
 		Type, Action string
 		Actor        struct{ ID string }
@@ -250,7 +232,7 @@ func TestSinceUntilAndFilters(t *testing.T) {
 // TestLabelFilter loads an image with labels: its events carry them.
 func TestLabelFilter(t *testing.T) {
 	needEvents(t)
-	repo := uniqueName("evlabel")
+	repo := testenv.Unique("evlabel")
 	img, err := testimage.Busybox(testimage.WithName(repo+":1"), testimage.WithLabels(map[string]string{"pouch.test": repo, "tier": "front"}))
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +247,7 @@ func TestLabelFilter(t *testing.T) {
 		t.Fatalf("load: %d %s", r.Status, r.Body)
 	}
 	t.Cleanup(func() { d.Pouch(t, nil, "rmi", "-f", repo+":1") })
-	pouch(t, "tag", repo+":1", repo+":2")
+	d.PouchOK(t, "tag", repo+":1", repo+":2")
 	until := after()
 
 	load := fmt.Sprintf("image load %s (name=%s:1, pouch.test=%s, tier=front)", id, repo, repo)
@@ -319,7 +301,7 @@ func TestLiveAPI(t *testing.T) {
 		return nil
 	}
 
-	net := uniqueName("evlive")
+	net := testenv.Unique("evlive")
 	netID := createNetwork(t, net)
 	m := next("network create")
 	actor, _ := m["Actor"].(map[string]any)
@@ -334,8 +316,8 @@ func TestLiveAPI(t *testing.T) {
 		t.Errorf("no time: %v", m)
 	}
 
-	img := uniqueName("evlive") + ":x"
-	pouch(t, "tag", "busybox", img)
+	img := testenv.Unique("evlive") + ":x"
+	d.PouchOK(t, "tag", "busybox", img)
 	t.Cleanup(func() { d.Pouch(t, nil, "rmi", img) })
 	m = next("image tag")
 	if m["Type"] != "image" || m["status"] != "tag" || m["id"] != busyboxID(t) {
@@ -353,7 +335,7 @@ func TestLiveAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond) // subscribed
-	pouch(t, "network", "rm", net)
+	d.PouchOK(t, "network", "rm", net)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -381,17 +363,15 @@ func TestLiveAPI(t *testing.T) {
 // TestDockerCLI reads the events with the real docker CLI.
 func TestDockerCLI(t *testing.T) {
 	needEvents(t)
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
-	net := uniqueName("evdk")
-	img := uniqueName("evdk") + ":v1"
+	testenv.NeedDocker(t)
+	net := testenv.Unique("evdk")
+	img := testenv.Unique("evdk") + ":v1"
 	imgID := busyboxID(t)
 	since := stamp()
 	netID := createNetwork(t, net)
-	pouch(t, "tag", "busybox", img)
-	pouch(t, "rmi", img)
-	pouch(t, "network", "rm", net)
+	d.PouchOK(t, "tag", "busybox", img)
+	d.PouchOK(t, "rmi", img)
+	d.PouchOK(t, "network", "rm", net)
 	until := after()
 
 	docker := func(args ...string) string {
@@ -430,36 +410,19 @@ func TestDockerCLI(t *testing.T) {
 func TestPushPullEvents(t *testing.T) {
 	needEvents(t)
 	reg := registry.Start(t)
-	dm, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dm.ExtraArgs = []string{"--insecure-registries", reg.Host}
-	t.Cleanup(dm.Cleanup)
-	if err := dm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dm.LoadImages(); err != nil {
-		t.Fatal(err)
-	}
-	run := func(args ...string) string {
-		t.Helper()
-		r := dm.Pouch(t, nil, args...)
-		if r.ExitCode != 0 {
-			t.Fatalf("pouch %s: exit %d\n%s", strings.Join(args, " "), r.ExitCode, r.Combined())
-		}
-		return r.Stdout
-	}
-	id := strings.TrimSpace(run("image", "inspect", "-f", "{{.Id}}", "busybox"))
+	dm := testenv.StartDaemon(t, func(dm *testenv.Daemon) {
+		dm.ExtraArgs = []string{"--insecure-registries", reg.Host}
+	})
+	id := strings.TrimSpace(dm.PouchOK(t, "image", "inspect", "-f", "{{.Id}}", "busybox"))
 	ref := reg.Ref("events/busybox", "v1")
 	repo := strings.TrimSuffix(ref, ":v1")
 	since := stamp()
-	run("tag", "busybox", ref)
-	run("push", ref)
-	run("rmi", ref)
-	run("pull", ref)
+	dm.PouchOK(t, "tag", "busybox", ref)
+	dm.PouchOK(t, "push", ref)
+	dm.PouchOK(t, "rmi", ref)
+	dm.PouchOK(t, "pull", ref)
 	until := after()
-	evs := parseEvents(t, run("events", "--since", since, "--until", until, "-f", "image="+repo))
+	evs := parseEvents(t, dm.PouchOK(t, "events", "--since", since, "--until", until, "-f", "image="+repo))
 	expect(t, "image="+repo, evs,
 		fmt.Sprintf("image tag %s (name=%s)", id, ref),
 		fmt.Sprintf("image push %s (name=%s)", ref, repo),
@@ -471,14 +434,7 @@ func TestPushPullEvents(t *testing.T) {
 // stops, and does not hold its shutdown up.
 func TestStreamEndsWhenDaemonStops(t *testing.T) {
 	needEvents(t)
-	dm, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(dm.Cleanup)
-	if err := dm.Start(); err != nil {
-		t.Fatal(err)
-	}
+	dm := testenv.StartDaemon(t, nil)
 	resp, err := dm.Client().Get("http://pouch/events")
 	if err != nil {
 		t.Fatal(err)
@@ -511,17 +467,17 @@ func TestStreamEndsWhenDaemonStops(t *testing.T) {
 func TestContainerEvents(t *testing.T) {
 	needEvents(t)
 	since := stamp()
-	probe := uniqueName("evprobe")
-	pouch(t, "run", "--rm", "--name", probe, "busybox", "true")
+	probe := testenv.Unique("evprobe")
+	d.PouchOK(t, "run", "--rm", "--name", probe, "busybox", "true")
 	if len(eventsBetween(t, since, after(), "-f", "type=container")) == 0 {
 		t.Skip("container events are not published yet: `pouch run --rm busybox true` produced none")
 	}
 
-	name := uniqueName("evctr")
+	name := testenv.Unique("evctr")
 	since = stamp()
-	pouch(t, "run", "--name", name, "--label", "pouch.test="+name, "busybox", "true")
-	id := strings.TrimSpace(pouch(t, "inspect", "-f", "{{.Id}}", name))
-	pouch(t, "rm", name)
+	d.PouchOK(t, "run", "--name", name, "--label", "pouch.test="+name, "busybox", "true")
+	id := strings.TrimSpace(d.PouchOK(t, "inspect", "-f", "{{.Id}}", name))
+	d.PouchOK(t, "rm", name)
 	attrs := func(extra string) string {
 		return fmt.Sprintf("(%simage=busybox, name=%s, pouch.test=%s)", extra, name, name)
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // TestPromptWithoutNewline checks that output without a trailing newline
@@ -35,7 +37,7 @@ func TestPromptWithoutNewline(t *testing.T) {
 	})
 	t.Run("exec-it-prompt", func(t *testing.T) {
 		t.Parallel()
-		_, name := sleeper(t)
+		_, name := d.Sleeper(t)
 		s := inPTY(t, 30, 100, pouchCmd("exec", "-it", name, "sh"))
 		s.Expect(shellPrompt, 10*time.Second)
 	})
@@ -68,8 +70,8 @@ func TestCtrlC(t *testing.T) {
 	const script = `trap "echo got INT; exit 3" INT; echo ready; while true; do sleep 0.1; done`
 	t.Run("forwarded", func(t *testing.T) {
 		t.Parallel()
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
 		s := withPipes(t, pouchCmd("run", "--name", name, "busybox", "sh", "-c", script))
 		s.Expect(`ready\n`, 15*time.Second)
 		s.Signal(syscall.SIGINT)
@@ -77,12 +79,12 @@ func TestCtrlC(t *testing.T) {
 		if code := s.Wait(10 * time.Second); code != 3 {
 			t.Errorf("after SIGINT: CLI exit %d, want 3; stderr %q", code, s.Stderr())
 		}
-		waitStatus(t, name, "exited")
+		d.WaitStatus(t, name, "exited")
 	})
 	t.Run("sig-proxy-false", func(t *testing.T) {
 		t.Parallel()
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
 		s := withPipes(t, pouchCmd("run", "--sig-proxy=false", "--name", name, "busybox", "sh", "-c", script))
 		s.Expect(`ready\n`, 15*time.Second)
 		s.Signal(syscall.SIGINT)
@@ -106,7 +108,7 @@ func TestAttachCLI(t *testing.T) {
 	t.Parallel()
 	t.Run("new-lines", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "sh", "-c", counter)
+		_, name := d.RunDetached(t, "busybox", "sh", "-c", counter)
 		waitLog(t, name, "line5\n")
 		s := withPipes(t, pouchCmd("attach", "--no-stdin", name))
 		first, _ := strconv.Atoi(s.Expect(`line(\d+)\n`, 10*time.Second)[1])
@@ -118,7 +120,7 @@ func TestAttachCLI(t *testing.T) {
 	})
 	t.Run("stdin", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "-i", "busybox", "sh", "-c", "echo ready; while read l; do echo got:$l; done; echo stdin-closed")
+		_, name := d.RunDetached(t, "-i", "busybox", "sh", "-c", "echo ready; while read l; do echo got:$l; done; echo stdin-closed")
 		waitLog(t, name, "ready\n")
 		quiet := withPipes(t, pouchCmd("attach", "--no-stdin", name))
 		quiet.Send("nope\n")
@@ -141,7 +143,7 @@ func TestAttachCLI(t *testing.T) {
 	})
 	t.Run("sig-proxy", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "sh", "-c", `trap "echo got USR1" USR1; trap "echo got INT; exit 3" INT; echo ready; while true; do sleep 0.1; done`)
+		_, name := d.RunDetached(t, "busybox", "sh", "-c", `trap "echo got USR1" USR1; trap "echo got INT; exit 3" INT; echo ready; while true; do sleep 0.1; done`)
 		waitLog(t, name, "ready\n")
 		s := withPipes(t, pouchCmd("attach", name))
 		time.Sleep(300 * time.Millisecond) // the CLI has set up its signal handling
@@ -166,14 +168,14 @@ func TestAttachCLI(t *testing.T) {
 	})
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		_, name := runD(t, "busybox", "true")
-		waitStatus(t, name, "exited")
+		_, name := d.RunDetached(t, "busybox", "true")
+		d.WaitStatus(t, name, "exited")
 		res := d.Pouch(t, nil, "attach", name)
 		if res.ExitCode == 0 || !strings.Contains(res.Stderr, "stopped container") {
 			t.Errorf("attach to a stopped container: exit %d %q", res.ExitCode, res.Combined())
 		}
-		_, paused := sleeper(t)
-		pouch(t, "pause", paused)
+		_, paused := d.Sleeper(t)
+		d.PouchOK(t, "pause", paused)
 		res = d.Pouch(t, nil, "attach", paused)
 		if res.ExitCode == 0 || !strings.Contains(res.Stderr, "paused") {
 			t.Errorf("attach to a paused container: exit %d %q", res.ExitCode, res.Combined())
@@ -192,7 +194,7 @@ func TestAttachAPI(t *testing.T) {
 	t.Parallel()
 	t.Run("upgrade", func(t *testing.T) {
 		t.Parallel()
-		id, _ := runD(t, "busybox", "sh", "-c", counter)
+		id, _ := d.RunDetached(t, "busybox", "sh", "-c", counter)
 		h := hijack(t, "POST", "/containers/"+id+"/attach?stream=1&stdout=1&stderr=1", nil, true)
 		if h.resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("attach with Upgrade: tcp: %d %s, want 101", h.resp.StatusCode, h.errorBody())
@@ -215,7 +217,7 @@ func TestAttachAPI(t *testing.T) {
 	})
 	t.Run("plain", func(t *testing.T) {
 		t.Parallel()
-		id, _ := runD(t, "busybox", "sh", "-c", counter)
+		id, _ := d.RunDetached(t, "busybox", "sh", "-c", counter)
 		h := hijack(t, "POST", "/containers/"+id+"/attach?stream=1&stdout=1", nil, false)
 		if h.resp.StatusCode != http.StatusOK {
 			t.Fatalf("attach: %d %s, want 200", h.resp.StatusCode, h.errorBody())
@@ -226,7 +228,7 @@ func TestAttachAPI(t *testing.T) {
 	})
 	t.Run("tty-raw-stdin", func(t *testing.T) {
 		t.Parallel()
-		id, _ := runD(t, "-it", "busybox", "sh", "-c", "while read l; do echo got:$l; done")
+		id, _ := d.RunDetached(t, "-it", "busybox", "sh", "-c", "while read l; do echo got:$l; done")
 		h := hijack(t, "POST", "/containers/"+id+"/attach?stream=1&stdin=1&stdout=1&stderr=1", nil, true)
 		if h.resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("attach: %d %s", h.resp.StatusCode, h.errorBody())
@@ -239,11 +241,11 @@ func TestAttachAPI(t *testing.T) {
 		}
 		out := &streamBuf{}
 		go func() { _, _ = h.r.WriteTo(out) }()
-		eventually(t, 10*time.Second, "got:api on the raw stream", func() bool { return strings.Contains(out.String(), "got:api\r\n") })
+		testenv.Eventually(t, 10*time.Second, "got:api on the raw stream", func() bool { return strings.Contains(out.String(), "got:api\r\n") })
 	})
 	t.Run("stdin-multiplexed", func(t *testing.T) {
 		t.Parallel()
-		id, _ := runD(t, "-i", "busybox", "sh", "-c", "while read l; do echo got:$l; echo err:$l >&2; done")
+		id, _ := d.RunDetached(t, "-i", "busybox", "sh", "-c", "while read l; do echo got:$l; echo err:$l >&2; done")
 		h := hijack(t, "POST", "/containers/"+id+"/attach?stream=1&stdin=1&stdout=1&stderr=1", nil, true)
 		if h.resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("attach: %d %s", h.resp.StatusCode, h.errorBody())
@@ -265,10 +267,10 @@ func TestAttachAPI(t *testing.T) {
 	})
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()
-		expectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/attach?stream=1&stdout=1", nil)
-		_, paused := sleeper(t)
-		pouch(t, "pause", paused)
-		expectStatus(t, http.StatusConflict, "POST", "/containers/"+paused+"/attach?stream=1&stdout=1", nil)
+		d.ExpectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/attach?stream=1&stdout=1", nil)
+		_, paused := d.Sleeper(t)
+		d.PouchOK(t, "pause", paused)
+		d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+paused+"/attach?stream=1&stdout=1", nil)
 	})
 }
 
@@ -276,15 +278,15 @@ func TestAttachAPI(t *testing.T) {
 // terminal takes the size and its process gets SIGWINCH.
 func TestContainerResize(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "-t", "busybox", "sh", "-c", `trap 'echo "size=$(stty size)"' WINCH; echo ready; while true; do sleep 0.1; done`)
+	id, name := d.RunDetached(t, "-t", "busybox", "sh", "-c", `trap 'echo "size=$(stty size)"' WINCH; echo ready; while true; do sleep 0.1; done`)
 	waitLog(t, name, "ready")
-	expectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/resize?h=33&w=111", nil)
+	d.ExpectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/resize?h=33&w=111", nil)
 	waitLog(t, name, "size=33 111")
-	expectStatus(t, http.StatusOK, "POST", "/containers/"+name+"/resize?h=44&w=122", nil)
+	d.ExpectStatus(t, http.StatusOK, "POST", "/containers/"+name+"/resize?h=44&w=122", nil)
 	waitLog(t, name, "size=44 122")
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/resize?h=abc&w=1", nil)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/resize", nil)
-	expectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/resize?h=10&w=10", nil)
-	pouch(t, "stop", "-t", "0", id)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/resize?h=10&w=10", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/resize?h=abc&w=1", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/resize", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/resize?h=10&w=10", nil)
+	d.PouchOK(t, "stop", "-t", "0", id)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/resize?h=10&w=10", nil)
 }

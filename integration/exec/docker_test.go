@@ -2,26 +2,20 @@ package exec
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-func needDocker(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
-}
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
+)
 
 // TestDockerExec runs `docker exec` against pouchd: streams, exit codes,
 // options, stdin, and -it in a pseudo-terminal.
 func TestDockerExec(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	t.Parallel()
-	_, name := sleeper(t)
+	_, name := d.Sleeper(t)
 
 	res := d.Docker(t, nil, "exec", name, "sh", "-c", "echo out; echo err >&2; exit 3")
 	if res.ExitCode != 3 || res.Stdout != "out\n" || res.Stderr != "err\n" {
@@ -51,7 +45,7 @@ func TestDockerExec(t *testing.T) {
 	if res = d.Docker(t, nil, "exec", "-d", name, "sh", "-c", "echo bg > /tmp/docker-d"); res.ExitCode != 0 {
 		t.Errorf("docker exec -d: exit %d %q", res.ExitCode, res.Combined())
 	}
-	eventually(t, 10*time.Second, "docker exec -d to write its file", func() bool {
+	testenv.Eventually(t, 10*time.Second, "docker exec -d to write its file", func() bool {
 		return d.Docker(t, nil, "exec", name, "cat", "/tmp/docker-d").Stdout == "bg\n"
 	})
 	res = d.Docker(t, nil, "exec", "--privileged", name, "cat", "/proc/self/status")
@@ -77,21 +71,21 @@ func TestDockerExec(t *testing.T) {
 		t.Errorf("docker exec -it sh, exit 8: docker exited %d; output %q", code, s.Output())
 	}
 
-	pouch(t, "pause", name)
+	d.PouchOK(t, "pause", name)
 	res = d.Docker(t, nil, "exec", name, "true")
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "paused") {
 		t.Errorf("docker exec in a paused container: exit %d %q", res.ExitCode, res.Combined())
 	}
-	pouch(t, "unpause", name)
+	d.PouchOK(t, "unpause", name)
 }
 
 // TestDockerAttach attaches the docker CLI to a running -it container in
 // a pseudo-terminal: size, input, detach with the default and custom keys,
 // and the exit code.
 func TestDockerAttach(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	t.Parallel()
-	_, name := runD(t, "-it", "busybox", "sh")
+	_, name := d.RunDetached(t, "-it", "busybox", "sh")
 	a := inPTY(t, 26, 99, dockerCmd("attach", name))
 	a.marker(15 * time.Second)
 	a.expectSize("26 99", 10*time.Second)
@@ -122,7 +116,7 @@ func TestDockerAttach(t *testing.T) {
 // TestDockerRunTTY runs `docker run -it` in a pseudo-terminal: the size
 // from the first instruction, and detaching from it.
 func TestDockerRunTTY(t *testing.T) {
-	needDocker(t)
+	testenv.NeedDocker(t)
 	t.Parallel()
 	t.Run("size", func(t *testing.T) {
 		t.Parallel()
@@ -136,8 +130,8 @@ func TestDockerRunTTY(t *testing.T) {
 	})
 	t.Run("detach", func(t *testing.T) {
 		t.Parallel()
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
 		s := inPTY(t, 31, 101, dockerCmd("run", "-it", "--name", name, "busybox", "sh"))
 		s.marker(15 * time.Second)
 		s.Send("\x10\x11")

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // TestExecAPIStreams runs execs through the API with a hijacked start:
@@ -19,7 +21,7 @@ import (
 // inspect.
 func TestExecAPIStreams(t *testing.T) {
 	t.Parallel()
-	id, _ := sleeper(t)
+	id, _ := d.Sleeper(t)
 
 	t.Run("multiplexed", func(t *testing.T) {
 		t.Parallel()
@@ -57,7 +59,7 @@ func TestExecAPIStreams(t *testing.T) {
 			t.Errorf("inspect %+v", x)
 		}
 		// An exec runs once.
-		r := expectStatus(t, http.StatusConflict, "POST", "/exec/"+ex+"/start", map[string]any{"Detach": true})
+		r := d.ExpectStatus(t, http.StatusConflict, "POST", "/exec/"+ex+"/start", map[string]any{"Detach": true})
 		if !strings.Contains(r.Message(), "already") {
 			t.Errorf("second start: %q", r.Message())
 		}
@@ -133,11 +135,11 @@ func TestExecAPIStreams(t *testing.T) {
 		}
 		out := &streamBuf{}
 		go func() { _, _ = h.r.WriteTo(out) }()
-		eventually(t, 10*time.Second, "the size at start", func() bool { return strings.Contains(out.String(), "start=19 91") })
-		expectStatus(t, http.StatusOK, "POST", "/exec/"+ex+"/resize?h=33&w=111", nil)
-		eventually(t, 10*time.Second, "SIGWINCH with the new size", func() bool { return strings.Contains(out.String(), "size=33 111") })
-		expectStatus(t, http.StatusBadRequest, "POST", "/exec/"+ex+"/resize?h=x&w=111", nil)
-		pouch(t, "exec", id, "touch", "/tmp/quit-resize")
+		testenv.Eventually(t, 10*time.Second, "the size at start", func() bool { return strings.Contains(out.String(), "start=19 91") })
+		d.ExpectStatus(t, http.StatusOK, "POST", "/exec/"+ex+"/resize?h=33&w=111", nil)
+		testenv.Eventually(t, 10*time.Second, "SIGWINCH with the new size", func() bool { return strings.Contains(out.String(), "size=33 111") })
+		d.ExpectStatus(t, http.StatusBadRequest, "POST", "/exec/"+ex+"/resize?h=x&w=111", nil)
+		d.PouchOK(t, "exec", id, "touch", "/tmp/quit-resize")
 		if x := waitExecDone(t, ex); *x.ExitCode != 6 {
 			t.Errorf("ExitCode %d, want 6; output %q", *x.ExitCode, out.String())
 		}
@@ -146,14 +148,14 @@ func TestExecAPIStreams(t *testing.T) {
 	t.Run("detached", func(t *testing.T) {
 		t.Parallel()
 		ex := execCreate(t, id, map[string]any{"Cmd": []string{"sh", "-c", "echo detached > /tmp/api-detached; exit 2"}})
-		r := expectStatus(t, http.StatusOK, "POST", "/exec/"+ex+"/start", map[string]any{"Detach": true})
+		r := d.ExpectStatus(t, http.StatusOK, "POST", "/exec/"+ex+"/start", map[string]any{"Detach": true})
 		if len(r.Body) != 0 {
 			t.Errorf("detached start answered %q", r.Body)
 		}
 		if x := waitExecDone(t, ex); *x.ExitCode != 2 {
 			t.Errorf("ExitCode %d, want 2", *x.ExitCode)
 		}
-		if got := pouch(t, "exec", id, "cat", "/tmp/api-detached"); got != "detached\n" {
+		if got := d.PouchOK(t, "exec", id, "cat", "/tmp/api-detached"); got != "detached\n" {
 			t.Errorf("file written by the detached exec: %q", got)
 		}
 	})
@@ -161,7 +163,7 @@ func TestExecAPIStreams(t *testing.T) {
 	t.Run("exec-ids", func(t *testing.T) {
 		t.Parallel()
 		ex := execCreate(t, id, map[string]any{"Cmd": []string{"true"}})
-		c := inspect(t, id)
+		c := d.Inspect(t, id)
 		found := false
 		for _, e := range c.ExecIDs {
 			found = found || e == ex
@@ -176,39 +178,39 @@ func TestExecAPIStreams(t *testing.T) {
 // bad requests (400), and a container that is stopped or paused (409).
 func TestExecAPIErrors(t *testing.T) {
 	t.Parallel()
-	expectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/exec", map[string]any{"Cmd": []string{"true"}})
-	expectStatus(t, http.StatusNotFound, "GET", "/exec/nosuchexec/json", nil)
-	expectStatus(t, http.StatusNotFound, "POST", "/exec/nosuchexec/start", map[string]any{"Detach": true})
-	expectStatus(t, http.StatusNotFound, "POST", "/exec/nosuchexec/resize?h=10&w=10", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer_x/exec", map[string]any{"Cmd": []string{"true"}})
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/exec/nosuchexec/json", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/exec/nosuchexec/start", map[string]any{"Detach": true})
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/exec/nosuchexec/resize?h=10&w=10", nil)
 
-	id, _ := sleeper(t)
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{}})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"pwd"}, "WorkingDir": "relative"})
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"pwd"}, "DetachKeys": "ctrl-"})
+	id, _ := d.Sleeper(t)
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{}})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"pwd"}, "WorkingDir": "relative"})
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"pwd"}, "DetachKeys": "ctrl-"})
 
 	// Paused: creating is refused, and so is starting an exec created
 	// before the pause.
 	early := execCreate(t, id, map[string]any{"Cmd": []string{"true"}})
-	pouch(t, "pause", id)
-	r := expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"true"}})
+	d.PouchOK(t, "pause", id)
+	r := d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"true"}})
 	if !strings.Contains(r.Message(), "paused") {
 		t.Errorf("exec in a paused container: %q, want it to say paused", r.Message())
 	}
-	r = expectStatus(t, http.StatusConflict, "POST", "/exec/"+early+"/start", map[string]any{"Detach": true})
+	r = d.ExpectStatus(t, http.StatusConflict, "POST", "/exec/"+early+"/start", map[string]any{"Detach": true})
 	if !strings.Contains(r.Message(), "paused") {
 		t.Errorf("start in a paused container: %q, want it to say paused", r.Message())
 	}
-	pouch(t, "unpause", id)
+	d.PouchOK(t, "unpause", id)
 
 	// Stopped.
-	pouch(t, "stop", "-t", "0", id)
-	r = expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"true"}})
+	d.PouchOK(t, "stop", "-t", "0", id)
+	r = d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/exec", map[string]any{"Cmd": []string{"true"}})
 	if !strings.Contains(r.Message(), "not running") {
 		t.Errorf("exec in a stopped container: %q, want it to say not running", r.Message())
 	}
 
 	// A created, never started container.
-	cr := d.Do(t, "POST", "/containers/create?name="+uniqueName(t), map[string]any{"Image": "busybox", "Cmd": []string{"true"}})
+	cr := d.Do(t, "POST", "/containers/create?name="+testenv.UniqueName(t), map[string]any{"Image": "busybox", "Cmd": []string{"true"}})
 	if cr.Status != http.StatusCreated {
 		t.Fatalf("create: %d %s", cr.Status, cr.Body)
 	}
@@ -216,15 +218,15 @@ func TestExecAPIErrors(t *testing.T) {
 		ID string `json:"Id"`
 	}
 	cr.JSON(t, &created)
-	removeOnCleanup(t, created.ID)
-	expectStatus(t, http.StatusConflict, "POST", "/containers/"+created.ID+"/exec", map[string]any{"Cmd": []string{"true"}})
+	d.RemoveContainerOnCleanup(t, created.ID)
+	d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+created.ID+"/exec", map[string]any{"Cmd": []string{"true"}})
 }
 
 // TestExecCLI covers `pouch exec` and its options; the command's exit code
 // becomes the CLI's.
 func TestExecCLI(t *testing.T) {
 	t.Parallel()
-	id, name := sleeper(t, "-e", "FROM_IMAGE_RUN=yes")
+	id, name := d.Sleeper(t, "-e", "FROM_IMAGE_RUN=yes")
 
 	t.Run("streams", func(t *testing.T) {
 		t.Parallel()
@@ -296,10 +298,10 @@ func TestExecCLI(t *testing.T) {
 	})
 	t.Run("workdir", func(t *testing.T) {
 		t.Parallel()
-		if got := pouch(t, "exec", "-w", "/etc", name, "pwd"); got != "/etc\n" {
+		if got := d.PouchOK(t, "exec", "-w", "/etc", name, "pwd"); got != "/etc\n" {
 			t.Errorf("exec -w /etc pwd: %q", got)
 		}
-		if got := pouch(t, "exec", name, "pwd"); got != "/\n" {
+		if got := d.PouchOK(t, "exec", name, "pwd"); got != "/\n" {
 			t.Errorf("exec pwd: %q", got)
 		}
 		if res := d.Pouch(t, nil, "exec", "-w", "etc", name, "pwd"); res.ExitCode == 0 {
@@ -334,7 +336,7 @@ func TestExecCLI(t *testing.T) {
 		if res.ExitCode != 0 || res.Stdout != "" {
 			t.Errorf("exec -d: exit %d %q", res.ExitCode, res.Combined())
 		}
-		eventually(t, 10*time.Second, "the detached exec to write its file", func() bool {
+		testenv.Eventually(t, 10*time.Second, "the detached exec to write its file", func() bool {
 			return d.Pouch(t, nil, "exec", name, "cat", "/tmp/exec-d").Stdout == "ran\n"
 		})
 		// A detached exec of a missing command fails at once.
@@ -344,8 +346,8 @@ func TestExecCLI(t *testing.T) {
 	})
 	t.Run("privileged", func(t *testing.T) {
 		t.Parallel()
-		plain, ok1 := capEff(pouch(t, "exec", name, "cat", "/proc/self/status"))
-		priv, ok2 := capEff(pouch(t, "exec", "--privileged", name, "cat", "/proc/self/status"))
+		plain, ok1 := capEff(d.PouchOK(t, "exec", name, "cat", "/proc/self/status"))
+		priv, ok2 := capEff(d.PouchOK(t, "exec", "--privileged", name, "cat", "/proc/self/status"))
 		if !ok1 || !ok2 {
 			t.Fatalf("no CapEff in /proc/self/status")
 		}
@@ -374,17 +376,17 @@ func TestExecCLI(t *testing.T) {
 // container fails with a clear message and a non-zero exit code.
 func TestExecCLIStoppedPaused(t *testing.T) {
 	t.Parallel()
-	_, name := sleeper(t)
-	pouch(t, "pause", name)
+	_, name := d.Sleeper(t)
+	d.PouchOK(t, "pause", name)
 	res := d.Pouch(t, nil, "exec", name, "true")
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "paused") {
 		t.Errorf("exec in a paused container: exit %d %q, want non-zero and \"paused\"", res.ExitCode, res.Combined())
 	}
-	pouch(t, "unpause", name)
-	if got := pouch(t, "exec", name, "echo", "ok"); got != "ok\n" {
+	d.PouchOK(t, "unpause", name)
+	if got := d.PouchOK(t, "exec", name, "echo", "ok"); got != "ok\n" {
 		t.Errorf("exec after unpause: %q", got)
 	}
-	pouch(t, "stop", "-t", "0", name)
+	d.PouchOK(t, "stop", "-t", "0", name)
 	res = d.Pouch(t, nil, "exec", name, "true")
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "not running") {
 		t.Errorf("exec in a stopped container: exit %d %q, want non-zero and \"not running\"", res.ExitCode, res.Combined())

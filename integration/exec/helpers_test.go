@@ -28,114 +28,13 @@ import (
 	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
-var nameSeq atomic.Int64
-
-var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
-
-// uniqueName is a container name no other test uses.
-func uniqueName(t testing.TB) string {
-	n := unsafeName.ReplaceAllString(t.Name(), "_")
-	if len(n) > 40 {
-		n = n[len(n)-40:]
-	}
-	return fmt.Sprintf("x%d_%s", nameSeq.Add(1), strings.Trim(n, "_."))
-}
-
-// removeOnCleanup force-removes the container when the test ends.
-func removeOnCleanup(t testing.TB, ref string) {
-	t.Helper()
-	t.Cleanup(func() {
-		r := d.Do(t, "DELETE", "/containers/"+url.PathEscape(ref)+"?force=1", nil)
-		if r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
-			t.Errorf("cleanup: remove %s: %d %s", ref, r.Status, r.Body)
-		}
-	})
-}
-
-// pouch runs the CLI and fails the test unless it exits 0; it returns
-// stdout.
-func pouch(t testing.TB, args ...string) string {
-	t.Helper()
-	res := d.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
-}
-
-var hexID = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// runD runs a container in the background (`pouch run -d --name NAME
-// ARGS...`), removes it when the test ends, and returns its ID and name.
-func runD(t testing.TB, args ...string) (id, name string) {
-	t.Helper()
-	name = uniqueName(t)
-	removeOnCleanup(t, name)
-	id = strings.TrimSpace(pouch(t, append([]string{"run", "-d", "--name", name}, args...)...))
-	if !hexID.MatchString(id) {
-		t.Fatalf("pouch run -d printed %q, want a 64-hex ID", id)
-	}
-	return id, name
-}
-
-// sleeper runs a container that sleeps for the test's length.
-func sleeper(t testing.TB, opts ...string) (id, name string) {
-	t.Helper()
-	return runD(t, append(opts, "busybox", "sleep", "300")...)
-}
-
-// expectStatus calls the API and checks the answer's status; error
-// answers must carry a message.
-func expectStatus(t testing.TB, want int, method, path string, body any) testenv.Response {
-	t.Helper()
-	r := d.Do(t, method, path, body)
-	if r.Status != want {
-		t.Fatalf("%s %s: status %d (%s), want %d", method, path, r.Status, r.Body, want)
-	}
-	if want >= 400 && r.Message() == "" {
-		t.Fatalf("%s %s: error answer without a message: %s", method, path, r.Body)
-	}
-	return r
-}
-
-func inspect(t testing.TB, ref string) ctypes.InspectResponse {
-	t.Helper()
-	r := expectStatus(t, http.StatusOK, "GET", "/containers/"+url.PathEscape(ref)+"/json", nil)
-	var c ctypes.InspectResponse
-	r.JSON(t, &c)
-	return c
-}
-
-// eventually polls cond every 20ms until it holds or the limit passes.
-func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		if cond() {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// waitStatus waits until the container reaches the status.
-func waitStatus(t testing.TB, ref string, want ctypes.ContainerState) ctypes.InspectResponse {
-	t.Helper()
-	var c ctypes.InspectResponse
-	eventually(t, 20*time.Second, fmt.Sprintf("%s to be %s", ref, want), func() bool {
-		c = inspect(t, ref)
-		return c.State.Status == want
-	})
-	return c
-}
+// markerSeq numbers the markers typed into terminals.
+var markerSeq atomic.Int64
 
 // waitLog waits until the container's log holds s.
 func waitLog(t testing.TB, ref, s string) {
 	t.Helper()
-	eventually(t, 20*time.Second, fmt.Sprintf("%q in the log of %s", s, ref), func() bool {
+	testenv.Eventually(t, 20*time.Second, fmt.Sprintf("%q in the log of %s", s, ref), func() bool {
 		return strings.Contains(logs(t, ref), s)
 	})
 }
@@ -160,12 +59,12 @@ func logs(t testing.TB, ref string) string {
 // execCreate creates an exec instance through the API and returns its ID.
 func execCreate(t testing.TB, container string, body map[string]any) string {
 	t.Helper()
-	r := expectStatus(t, http.StatusCreated, "POST", "/containers/"+url.PathEscape(container)+"/exec", body)
+	r := d.ExpectStatus(t, http.StatusCreated, "POST", "/containers/"+url.PathEscape(container)+"/exec", body)
 	var resp struct {
 		ID string `json:"Id"`
 	}
 	r.JSON(t, &resp)
-	if !hexID.MatchString(resp.ID) {
+	if !testenv.IsID(resp.ID) {
 		t.Fatalf("exec create: ID %q in %s", resp.ID, r.Body)
 	}
 	return resp.ID
@@ -173,7 +72,7 @@ func execCreate(t testing.TB, container string, body map[string]any) string {
 
 func execInspect(t testing.TB, id string) ctypes.ExecInspectResponse {
 	t.Helper()
-	r := expectStatus(t, http.StatusOK, "GET", "/exec/"+id+"/json", nil)
+	r := d.ExpectStatus(t, http.StatusOK, "GET", "/exec/"+id+"/json", nil)
 	var x ctypes.ExecInspectResponse
 	r.JSON(t, &x)
 	return x
@@ -183,7 +82,7 @@ func execInspect(t testing.TB, id string) ctypes.ExecInspectResponse {
 func waitExecDone(t testing.TB, id string) ctypes.ExecInspectResponse {
 	t.Helper()
 	var x ctypes.ExecInspectResponse
-	eventually(t, 15*time.Second, "exec "+id[:12]+" to end", func() bool {
+	testenv.Eventually(t, 15*time.Second, "exec "+id[:12]+" to end", func() bool {
 		x = execInspect(t, id)
 		return !x.Running && x.ExitCode != nil
 	})
@@ -533,7 +432,7 @@ const shellPrompt = `# $|# \x1b`
 // on a 0x0 terminal).
 func (s *session) sizeProbe(limit time.Duration) (string, bool) {
 	s.t.Helper()
-	n := nameSeq.Add(1)
+	n := markerSeq.Add(1)
 	// The echo of the typed command shows `S<n>=$(stty size)`, not digits
 	// between the markers.
 	s.Send(fmt.Sprintf("echo \"S%d=$(stty size)=E\"\r", n))
@@ -571,9 +470,20 @@ func (s *session) expectSize(want string, limit time.Duration) {
 // shell behind the terminal is alive and answering.
 func (s *session) marker(limit time.Duration) {
 	s.t.Helper()
-	n := nameSeq.Add(1)
-	s.Send(fmt.Sprintf("echo M%d-$((6*7))-E\r", n))
-	s.Expect(fmt.Sprintf(`M%d-42-E`, n), limit)
+	n := markerSeq.Add(1)
+	// A shell that is still starting may flush what was typed ahead (as
+	// on any terminal): type the command again until it answers.
+	deadline := time.Now().Add(limit)
+	for {
+		s.Send(fmt.Sprintf("echo M%d-$((6*7))-E\r", n))
+		wait := min(2*time.Second, time.Until(deadline))
+		if _, ok := s.tryExpect(fmt.Sprintf(`M%d-42-E`, n), wait); ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: no answer to a marker within %v; output so far:\n%q\nstderr: %q", s.name, limit, s.Output(), s.Stderr())
+		}
+	}
 }
 
 func mustJSON(t testing.TB, v any) []byte {

@@ -6,7 +6,6 @@
 package exec
 
 import (
-	"flag"
 	"os"
 	"testing"
 
@@ -17,10 +16,6 @@ import (
 var d *testenv.Daemon
 
 func TestMain(m *testing.M) {
-	flag.Parse()
 	// The tests wait on containers and terminals, not on the CPU.
-	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == f.DefValue {
-		_ = f.Value.Set("8")
-	}
-	os.Exit(testenv.Main(m, &d))
+	os.Exit(testenv.Main(m, &d, testenv.WithParallel(8)))
 }

@@ -2,10 +2,10 @@ package exec
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // TestRunTTY drives `pouch run -it` through a real pseudo-terminal: the
@@ -27,8 +27,8 @@ func TestRunTTY(t *testing.T) {
 	})
 	t.Run("shell", func(t *testing.T) {
 		t.Parallel()
-		name := uniqueName(t)
-		removeOnCleanup(t, name)
+		name := testenv.UniqueName(t)
+		d.RemoveContainerOnCleanup(t, name)
 		s := inPTY(t, 30, 100, pouchCmd("run", "-it", "--rm", "--name", name, "busybox", "sh"))
 		s.marker(15 * time.Second) // the prompt itself: TestPromptWithoutNewline
 		s.expectSize("30 100", 0)
@@ -55,7 +55,7 @@ func TestRunTTY(t *testing.T) {
 // TestExecTTY drives `pouch exec -it` through a real pseudo-terminal.
 func TestExecTTY(t *testing.T) {
 	t.Parallel()
-	_, name := sleeper(t)
+	_, name := d.Sleeper(t)
 	t.Run("size-at-start", func(t *testing.T) {
 		t.Parallel()
 		s := inPTY(t, 25, 90, pouchCmd("exec", "-it", name, "stty", "size"))
@@ -96,8 +96,8 @@ func TestExecTTY(t *testing.T) {
 // terminal gets it again.
 func TestDetachRun(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
 	s := inPTY(t, 30, 100, pouchCmd("run", "-it", "--name", name, "busybox", "sh"))
 	s.marker(15 * time.Second) // the prompt itself: TestPromptWithoutNewline
 	s.Send("\x10\x11")         // ctrl-p ctrl-q
@@ -121,7 +121,7 @@ func TestDetachRun(t *testing.T) {
 // CLI's exit code.
 func TestDetachAttach(t *testing.T) {
 	t.Parallel()
-	_, name := runD(t, "-it", "busybox", "sh")
+	_, name := d.RunDetached(t, "-it", "busybox", "sh")
 	a := inPTY(t, 20, 70, pouchCmd("attach", name))
 	a.marker(10 * time.Second)
 	a.expectSize("20 70", 10*time.Second)
@@ -147,14 +147,14 @@ func TestDetachAttach(t *testing.T) {
 	if code := a.Wait(15 * time.Second); code != 7 {
 		t.Errorf("exit 7 through attach: the CLI exited %d; output %q", code, a.Output())
 	}
-	waitStatus(t, name, "exited")
+	d.WaitStatus(t, name, "exited")
 }
 
 // TestDetachKeysRun detaches from `pouch run -it --detach-keys`.
 func TestDetachKeysRun(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
 	s := inPTY(t, 30, 100, pouchCmd("run", "-it", "--detach-keys", "ctrl-a,x", "--name", name, "busybox", "sh"))
 	s.marker(15 * time.Second) // the prompt itself: TestPromptWithoutNewline
 	// The default keys are plain input now (ctrl-c then drops the line
@@ -177,7 +177,7 @@ func TestDetachKeysRun(t *testing.T) {
 // as with Docker.
 func TestDetachExec(t *testing.T) {
 	t.Parallel()
-	id, name := sleeper(t)
+	id, name := d.Sleeper(t)
 	for _, tc := range []struct {
 		flags []string
 		keys  string
@@ -186,7 +186,7 @@ func TestDetachExec(t *testing.T) {
 		{[]string{"--detach-keys", "ctrl-a,x"}, "\x01x"},
 	} {
 		before := map[string]bool{}
-		for _, e := range inspect(t, id).ExecIDs {
+		for _, e := range d.Inspect(t, id).ExecIDs {
 			before[e] = true
 		}
 		s := inPTY(t, 30, 100, pouchCmd(append(append([]string{"exec", "-it"}, tc.flags...), name, "sh")...))
@@ -197,7 +197,7 @@ func TestDetachExec(t *testing.T) {
 			t.Errorf("exec -it %v: detach: exit %d, want 0; output %q", tc.flags, code, s.Output())
 		}
 		var ex string
-		for _, e := range inspect(t, id).ExecIDs {
+		for _, e := range d.Inspect(t, id).ExecIDs {
 			if !before[e] {
 				ex = e
 			}
@@ -221,9 +221,9 @@ func TestDetachExec(t *testing.T) {
 // time; then detaches from a third start.
 func TestStartAttachInteractive(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
-	removeOnCleanup(t, name)
-	pouch(t, "create", "-it", "--name", name, "busybox", "sh")
+	name := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, name)
+	d.PouchOK(t, "create", "-it", "--name", name, "busybox", "sh")
 	for i, code := range []int{4, 0} {
 		s := inPTY(t, 27, 88, pouchCmd("start", "-ai", name))
 		s.marker(15 * time.Second) // the prompt itself: TestPromptWithoutNewline
@@ -248,26 +248,15 @@ func TestStartAttachInteractive(t *testing.T) {
 // inspect may lag behind the process's exit).
 func stillRunning(t testing.TB, ref, when string) {
 	t.Helper()
-	c := inspect(t, ref)
+	c := d.Inspect(t, ref)
 	if !c.State.Running || c.State.Pid == 0 {
 		t.Fatalf("%s: container %s is %s (exit code %d), want running", when, ref, c.State.Status, c.State.ExitCode)
 	}
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if !alive(c.State.Pid) {
-			t.Fatalf("%s: the init process (pid %d) of %s is gone; inspect says %s", when, c.State.Pid, ref, inspect(t, ref).State.Status)
+		if !testenv.Alive(c.State.Pid) {
+			t.Fatalf("%s: the init process (pid %d) of %s is gone; inspect says %s", when, c.State.Pid, ref, d.Inspect(t, ref).State.Status)
 		}
 	}
-}
-
-// alive tells whether a process exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }
 
 // TestTTYExitIsPrompt checks that the CLI returns promptly once a TTY

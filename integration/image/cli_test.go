@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,7 +69,7 @@ func lines(s string) []string {
 
 func TestCLIImageVerbs(t *testing.T) {
 	pouch := pouchCLI(t)
-	repo := unique("cli")
+	repo := testenv.Unique("cli")
 	dir := t.TempDir()
 
 	img := newImage(t, repo+":v1")
@@ -198,9 +197,7 @@ func contains(list []string, s string) bool {
 
 // The real docker CLI loads, lists, inspects, saves and removes images.
 func TestDockerCLIImages(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker CLI on PATH")
-	}
+	testenv.NeedDocker(t)
 	docker := func(t testing.TB, stdin []byte, args ...string) testenv.Result {
 		t.Helper()
 		if stdin != nil {
@@ -208,7 +205,7 @@ func TestDockerCLIImages(t *testing.T) {
 		}
 		return d.Docker(t, nil, args...)
 	}
-	repo := unique("docker")
+	repo := testenv.Unique("docker")
 	img := newImage(t, repo+":v1")
 	id := imageID(t, img)
 	removeOnCleanup(t, id)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/pouchcontainer/pouch/internal/testimage"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // Both archive formats load and name the image from its tag; the image
@@ -21,7 +23,7 @@ import (
 func TestLoadNamesImagesFromTags(t *testing.T) {
 	for _, format := range []testimage.Format{testimage.FormatDocker, testimage.FormatOCI} {
 		t.Run(string(format), func(t *testing.T) {
-			short := unique("load-" + string(format))
+			short := testenv.Unique("load-" + string(format))
 			qualified := "127.0.0.1:5000/pouch-test/" + short + ":v1"
 			img := newImage(t, short+":v1")
 			img2 := newImage(t, qualified)
@@ -61,7 +63,7 @@ func TestLoadNamesImagesFromTags(t *testing.T) {
 func TestLoadMultiImageArchive(t *testing.T) {
 	for _, format := range []testimage.Format{testimage.FormatDocker, testimage.FormatOCI} {
 		t.Run(string(format), func(t *testing.T) {
-			repo := unique("multi-" + string(format))
+			repo := testenv.Unique("multi-" + string(format))
 			a := newImage(t, repo+"/a:v1")
 			a2 := *a
 			a2.Name = repo + "/a:v2"
@@ -89,7 +91,7 @@ func TestLoadMultiImageArchive(t *testing.T) {
 // org.opencontainers.image.ref.name names no repository: the image loads
 // untagged (dangling), as `docker load` does.
 func TestLoadOCITagOnlyIsDangling(t *testing.T) {
-	img := newImage(t, unique("tagonly")+":v7")
+	img := newImage(t, testenv.Unique("tagonly")+":v7")
 	id := imageID(t, img)
 	removeOnCleanup(t, id)
 	data := rewriteTar(t, archiveOf(t, testimage.FormatOCI, img), func(name string, body []byte) ([]byte, bool) {
@@ -134,7 +136,7 @@ func TestLoadOCITagOnlyIsDangling(t *testing.T) {
 // Loading an image under a name another image holds moves the name; the
 // old image stays, dangling, as `docker load` does.
 func TestLoadMovesExistingName(t *testing.T) {
-	name := unique("rename") + ":v1"
+	name := testenv.Unique("rename") + ":v1"
 	oldID := loadImage(t, newImage(t, name))
 	img := newImage(t, name)
 	newID := imageID(t, img)
@@ -162,7 +164,7 @@ func TestLoadMovesExistingName(t *testing.T) {
 // save → rmi → load gives back the same image with the same names, and it
 // runs with its layers applied in order (the whiteout holds).
 func TestSaveLoadRoundTrip(t *testing.T) {
-	repo := unique("roundtrip")
+	repo := testenv.Unique("roundtrip")
 	img := newImage(t, repo+":v1")
 	id := loadImage(t, img)
 	if resp := d.Do(t, "POST", "/images/"+repo+":v1/tag?repo="+repo+"&tag=v2", nil); resp.Status != 201 {
@@ -226,7 +228,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 
 // Saving by ID writes no tags, as docker save does.
 func TestSaveByIDHasNoTags(t *testing.T) {
-	img := newImage(t, unique("saveid")+":v1")
+	img := newImage(t, testenv.Unique("saveid")+":v1")
 	id := loadImage(t, img)
 	resp := d.Do(t, "GET", "/images/"+id+"/get", nil)
 	if resp.Status != 200 {
@@ -239,7 +241,7 @@ func TestSaveByIDHasNoTags(t *testing.T) {
 	if len(manifest) != 1 || len(manifest[0].RepoTags) != 0 {
 		t.Errorf("manifest.json = %+v, want one entry without RepoTags", manifest)
 	}
-	if resp := d.Do(t, "GET", "/images/get?names=no-such-image-"+unique("x"), nil); resp.Status != 404 {
+	if resp := d.Do(t, "GET", "/images/get?names=no-such-image-"+testenv.Unique("x"), nil); resp.Status != 404 {
 		t.Errorf("save of an unknown image: %d %s, want 404", resp.Status, resp.Body)
 	}
 }
@@ -251,7 +253,7 @@ func TestSavedArchiveReadBySkopeo(t *testing.T) {
 	if err != nil {
 		t.Skip("skopeo not installed")
 	}
-	name := unique("skopeo") + ":v1"
+	name := testenv.Unique("skopeo") + ":v1"
 	img := newImage(t, name)
 	id := loadImage(t, img)
 	resp := d.Do(t, "GET", "/images/"+name+"/get", nil)
@@ -390,7 +392,7 @@ func TestLoadBrokenArchives(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			name := unique("broken") + ":v1"
+			name := testenv.Unique("broken") + ":v1"
 			img := newImage(t, name)
 			removeOnCleanup(t, imageID(t, img))
 			data := c.build(t, img)
@@ -434,7 +436,7 @@ func waitNoNewSnapshots(t *testing.T, before map[string]bool) {
 func TestConcurrentLoadsOfOneArchive(t *testing.T) {
 	for _, format := range []testimage.Format{testimage.FormatDocker, testimage.FormatOCI} {
 		t.Run(string(format), func(t *testing.T) {
-			name := unique("concurrent") + ":v1"
+			name := testenv.Unique("concurrent") + ":v1"
 			img := newImage(t, name)
 			id := imageID(t, img)
 			removeOnCleanup(t, id)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,13 +28,6 @@ var d *testenv.Daemon
 
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m, &d))
-}
-
-// unique returns a lower-case name no other test uses.
-func unique(prefix string) string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return prefix + "-" + hex.EncodeToString(b)
 }
 
 // newImage builds a busybox image with a layer of its own on top, so its ID
@@ -234,12 +226,7 @@ func createContainer(t *testing.T, image string, cmd ...string) string {
 		ID string `json:"Id"`
 	}
 	resp.JSON(t, &c)
-	t.Cleanup(func() {
-		resp := d.Do(t, "DELETE", "/containers/"+c.ID+"?force=1", nil)
-		if resp.Status != 204 && resp.Status != 404 {
-			t.Errorf("cleanup: remove container %s: %d %s", c.ID, resp.Status, resp.Body)
-		}
-	})
+	d.RemoveContainerOnCleanup(t, c.ID)
 	return c.ID
 }
 

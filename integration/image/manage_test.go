@@ -12,6 +12,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/pouchcontainer/pouch/internal/testimage"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 type deleteItem struct {
@@ -61,7 +63,7 @@ func tag(t *testing.T, source, repo, tg string) {
 }
 
 func TestUnknownImageIs404(t *testing.T) {
-	name := unique("no-such-image") + ":v1"
+	name := testenv.Unique("no-such-image") + ":v1"
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/images/" + name + "/json"},
 		{"GET", "/images/" + name + "/history"},
@@ -122,7 +124,7 @@ func TestMalformedReferenceIs400(t *testing.T) {
 // Removing one of several names only untags; removing by ID an image with
 // several names needs force.
 func TestTagAndRemove(t *testing.T) {
-	repo := unique("tagrm")
+	repo := testenv.Unique("tagrm")
 	img := newImage(t, repo+":v1")
 	id := loadImage(t, img)
 
@@ -135,7 +137,7 @@ func TestTagAndRemove(t *testing.T) {
 	// Tagging again with the same name is fine and changes nothing.
 	tag(t, id, repo, "v2")
 	// Moving a name to another image takes it from this one.
-	other := loadImage(t, newImage(t, unique("tagrm-other")+":v1"))
+	other := loadImage(t, newImage(t, testenv.Unique("tagrm-other")+":v1"))
 	tag(t, other, repo, "moved")
 	tag(t, id, repo, "moved")
 	if got := inspect(t, other).RepoTags; len(got) != 1 {
@@ -183,7 +185,7 @@ func TestTagAndRemove(t *testing.T) {
 }
 
 func TestRemoveImageUsedByContainer(t *testing.T) {
-	name := unique("inuse") + ":v1"
+	name := testenv.Unique("inuse") + ":v1"
 	id := loadImage(t, newImage(t, name))
 	cid := createContainer(t, name, "cat", "/etc/layer2")
 
@@ -234,7 +236,7 @@ func TestRemoveImageUsedByContainer(t *testing.T) {
 }
 
 func TestRemoveImageUsedByRunningContainer(t *testing.T) {
-	name := unique("running") + ":v1"
+	name := testenv.Unique("running") + ":v1"
 	id := loadImage(t, newImage(t, name))
 	cid := createContainer(t, name, "sleep", "60")
 	startContainer(t, cid)
@@ -265,7 +267,7 @@ func TestRemoveImageUsedByRunningContainer(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
-	repo := unique("filters")
+	repo := testenv.Unique("filters")
 	tagged := loadImage(t, newImage(t, repo+"/app:v1", testimage.WithLabels(map[string]string{"pouch.test": repo})))
 	tag(t, tagged, repo+"/app", "v2")
 	tag(t, tagged, repo+"/other", "v1")
@@ -301,7 +303,7 @@ func TestListFilters(t *testing.T) {
 			t.Errorf("reference=%s: %+v, want only %s with %q", c.pattern, list, tagged, c.want)
 		}
 	}
-	if list := listImages(t, map[string][]string{"reference": {unique("nomatch")}}); len(list) != 0 {
+	if list := listImages(t, map[string][]string{"reference": {testenv.Unique("nomatch")}}); len(list) != 0 {
 		t.Errorf("reference matching nothing listed %+v", list)
 	}
 	if list := listImages(t, map[string][]string{"label": {"pouch.test=" + repo}}); len(list) != 1 || list[0].ID != tagged {
@@ -337,7 +339,7 @@ func prune(t *testing.T, filters string) []deleteItem {
 }
 
 func TestPruneRemovesDanglingOnly(t *testing.T) {
-	repo := unique("prune")
+	repo := testenv.Unique("prune")
 	kept := loadImage(t, newImage(t, repo+":v1"))
 	gone := loadImage(t, newImage(t, repo+":old"))
 	tag(t, kept, repo, "old") // gone is now dangling
@@ -379,7 +381,7 @@ func TestPruneRemovesDanglingOnly(t *testing.T) {
 }
 
 func TestPruneAllKeepsImagesInUse(t *testing.T) {
-	repo := unique("pruneall")
+	repo := testenv.Unique("pruneall")
 	unused := loadImage(t, newImage(t, repo+"/unused:v1"))
 	used := loadImage(t, newImage(t, repo+"/used:v1"))
 	createContainer(t, repo+"/used:v1", "true")
@@ -415,7 +417,7 @@ func TestPruneAllKeepsImagesInUse(t *testing.T) {
 }
 
 func TestPruneFilters(t *testing.T) {
-	repo := unique("prunefilt")
+	repo := testenv.Unique("prunefilt")
 	labelled := loadImage(t, newImage(t, repo+"/l:v1", testimage.WithLabels(map[string]string{"pouch.prune": repo})))
 	other := loadImage(t, newImage(t, repo+"/o:v1", testimage.WithLabels(map[string]string{"pouch.prune.other": repo})))
 	// Make both dangling.
@@ -443,7 +445,7 @@ func TestPruneFilters(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
-	name := unique("history") + ":v1"
+	name := testenv.Unique("history") + ":v1"
 	img := newImage(t, name)
 	created := testimage.Epoch
 	img.Config.History = append(img.Config.History, ocispec.History{Created: &created, CreatedBy: `/bin/sh -c #(nop)  CMD ["sh"]`, EmptyLayer: true})
@@ -493,7 +495,7 @@ func TestHistory(t *testing.T) {
 }
 
 func TestInspect(t *testing.T) {
-	name := unique("inspect") + ":v1"
+	name := testenv.Unique("inspect") + ":v1"
 	img, err := testimage.Busybox(testimage.WithName(name), testimage.WithLabels(map[string]string{"pouch.inspect": name}))
 	if err != nil {
 		t.Skip(err)
@@ -547,7 +549,7 @@ func TestInspect(t *testing.T) {
 // The image list the service caches follows every change at once, also
 // while other requests read it.
 func TestListFollowsChanges(t *testing.T) {
-	repo := unique("cache")
+	repo := testenv.Unique("cache")
 	img := newImage(t, repo+":v0")
 	id := imageID(t, img)
 	removeOnCleanup(t, id)

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // TestNetworkAPI checks Docker's /networks endpoints: the predefined
@@ -24,9 +26,9 @@ func TestNetworkAPI(t *testing.T) {
 
 	subnet := freeSubnet(t)
 	ipRange := netip.PrefixFrom(host(subnet, 64), 26)
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	removeNetworkOnCleanup(t, d, name)
-	r := expectStatus(t, d, []int{http.StatusCreated}, "POST", "/networks/create", map[string]any{
+	r := d.ExpectStatus(t, http.StatusCreated, "POST", "/networks/create", map[string]any{
 		"Name": name, "Driver": "bridge", "Internal": true,
 		"IPAM":    map[string]any{"Driver": "default", "Config": []map[string]string{{"Subnet": subnet.String(), "IPRange": ipRange.String(), "Gateway": host(subnet, 1).String()}}},
 		"Labels":  map[string]string{"api": "yes"},
@@ -37,7 +39,7 @@ func TestNetworkAPI(t *testing.T) {
 		Warning string
 	}
 	r.JSON(t, &created)
-	if !hexID.MatchString(created.ID) {
+	if !testenv.IsID(created.ID) {
 		t.Fatalf("POST /networks/create: %s", r.Body)
 	}
 	n := inspectNet(t, created.ID)
@@ -88,7 +90,7 @@ func TestNetworkAPI(t *testing.T) {
 	if got := filtered(map[string][]string{"dangling": {"true"}, "name": {name}}); !slices.Equal(got, []string{name}) {
 		t.Errorf("filter dangling=true on an unused network: %v", got)
 	}
-	id, _ := sleeper(t, "--network", name)
+	id, _ := d.Sleeper(t, "--network", name)
 	if got := filtered(map[string][]string{"dangling": {"true"}, "name": {name}}); len(got) != 0 {
 		t.Errorf("filter dangling=true on a network in use: %v", got)
 	}
@@ -108,14 +110,14 @@ func TestNetworkAPI(t *testing.T) {
 	// Connect through the API with an address and an alias.
 	name2, _, subnet2 := createNetwork(t)
 	want := host(subnet2, 77).String()
-	expectStatus(t, d, []int{http.StatusOK}, "POST", "/networks/"+name2+"/connect", map[string]any{
+	d.ExpectStatus(t, http.StatusOK, "POST", "/networks/"+name2+"/connect", map[string]any{
 		"Container": id, "EndpointConfig": map[string]any{"IPAMConfig": map[string]any{"IPv4Address": want}, "Aliases": []string{"apialias"}},
 	})
 	ep2 := endpointOf(t, inspect(t, id), name2)
 	if ep2.IPAddress != want || !slices.Contains(ep2.Aliases, "apialias") {
 		t.Errorf("endpoint after API connect: %+v, want %s and alias apialias", ep2, want)
 	}
-	expectStatus(t, d, []int{http.StatusOK}, "POST", "/networks/"+name2+"/disconnect", map[string]any{"Container": id, "Force": true})
+	d.ExpectStatus(t, http.StatusOK, "POST", "/networks/"+name2+"/disconnect", map[string]any{"Container": id, "Force": true})
 	if _, ok := inspect(t, id).NetworkSettings.Networks[name2]; ok {
 		t.Errorf("still on %s after a forced disconnect", name2)
 	}

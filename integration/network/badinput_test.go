@@ -18,9 +18,9 @@ import (
 func TestBadInput(t *testing.T) {
 	warmUp(t)
 	netName, _, subnet := createNetwork(t)
-	created := uniqueName(t)
-	removeOnCleanup(t, d, created)
-	pouch(t, "create", "--name", created, "busybox", "true")
+	created := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, created)
+	d.PouchOK(t, "create", "--name", created, "busybox", "true")
 	beforeNets := networkNames(listNetworks(t, d, nil))
 	beforeCount := containerCount(t, d)
 	before := testenv.CaptureHostNetState()

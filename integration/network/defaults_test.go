@@ -17,40 +17,6 @@ import (
 	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
-// newDaemon starts an extra pouchd for one test (configure may change its
-// flags first) with the test images, cleaned up when the test ends.
-func newDaemon(t *testing.T, configure func(*testenv.Daemon)) *testenv.Daemon {
-	t.Helper()
-	dm, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- pouchd log of %s ---\n%s", dm.Root, tail(dm.Log(), 80))
-		}
-		dm.Cleanup()
-	})
-	if configure != nil {
-		configure(dm)
-	}
-	if err := dm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dm.LoadImages(); err != nil {
-		t.Fatal(err)
-	}
-	return dm
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
 // TestDefaultBridge checks the bridge network a daemon makes at start and
 // what a container on it gets: address, gateway, MAC, route, and the
 // records in container and network inspect.
@@ -71,7 +37,7 @@ func TestDefaultBridge(t *testing.T) {
 	if got := br.Options["com.docker.network.bridge.name"]; got != d.BridgeName {
 		t.Errorf("network bridge option com.docker.network.bridge.name = %q, want %q", got, d.BridgeName)
 	}
-	if !hexID.MatchString(br.ID) {
+	if !testenv.IsID(br.ID) {
 		t.Errorf("network bridge ID %q", br.ID)
 	}
 	// The Linux bridge exists with the gateway address.
@@ -84,7 +50,7 @@ func TestDefaultBridge(t *testing.T) {
 		t.Errorf("bridge %s addresses %v, want %s", d.BridgeName, addrs, d.BridgeIP)
 	}
 
-	id, name := sleeper(t)
+	id, name := d.Sleeper(t)
 	c := inspect(t, id)
 	ep := endpointOf(t, c, "bridge")
 	ip := mustAddr(t, "IPAddress", ep.IPAddress)
@@ -137,7 +103,7 @@ func TestDefaultBridge(t *testing.T) {
 	}
 	// The default bridge has no embedded DNS (as Docker): the host's
 	// resolvers are used.
-	if rc := sh(t, nil, "cat /etc/resolv.conf"); strings.Contains(rc, "127.0.0.11") {
+	if rc := d.Sh(t, nil, "cat /etc/resolv.conf"); strings.Contains(rc, "127.0.0.11") {
 		t.Errorf("default bridge resolv.conf uses the embedded DNS:\n%s", rc)
 	}
 }
@@ -168,27 +134,27 @@ func TestNetworkModes(t *testing.T) {
 	t.Parallel()
 	t.Run("none", func(t *testing.T) {
 		t.Parallel()
-		if out := sh(t, []string{"--network", "none"}, "ls /sys/class/net"); strings.Fields(out)[0] != "lo" || len(strings.Fields(out)) != 1 {
+		if out := d.Sh(t, []string{"--network", "none"}, "ls /sys/class/net"); strings.Fields(out)[0] != "lo" || len(strings.Fields(out)) != 1 {
 			t.Errorf("--network none interfaces %q, want only lo", out)
 		}
-		id, _ := sleeper(t, "--network", "none")
+		id, _ := d.Sleeper(t, "--network", "none")
 		if c := inspect(t, id); len(c.NetworkSettings.Networks) != 1 || c.NetworkSettings.Networks["none"].IPAddress != "" {
 			t.Errorf("--network none: Networks %+v, want only none without an address", c.NetworkSettings.Networks)
 		}
 	})
 	t.Run("host", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--network", "host"}, "ls /sys/class/net")
+		out := d.Sh(t, []string{"--network", "host"}, "ls /sys/class/net")
 		if !strings.Contains(out, d.BridgeName) {
 			t.Errorf("--network host does not see the host's %s: %q", d.BridgeName, out)
 		}
 	})
 	t.Run("container", func(t *testing.T) {
 		t.Parallel()
-		id, name := sleeper(t)
+		id, name := d.Sleeper(t)
 		ip := endpointOf(t, inspect(t, id), "bridge").IPAddress
 		for _, ref := range []string{name, id[:12]} {
-			out := sh(t, []string{"--network", "container:" + ref}, "ip -o -4 addr show eth0")
+			out := d.Sh(t, []string{"--network", "container:" + ref}, "ip -o -4 addr show eth0")
 			if !strings.Contains(out, " "+ip+"/") {
 				t.Errorf("--network container:%s sees %q, want %s", ref, out, ip)
 			}
@@ -231,7 +197,7 @@ func TestOutboundMasquerade(t *testing.T) {
 		{"default bridge", nil},
 		{"user network", []string{"--network", mustNetwork(t)}},
 	} {
-		res := runRM(t, append(tc.opts, "busybox", "sh", "-c", "echo ping | nc -w 3 "+target)...)
+		res := d.RunRm(t, append(tc.opts, "busybox", "sh", "-c", "echo ping | nc -w 3 "+target)...)
 		if res.ExitCode != 0 || !strings.Contains(res.Stdout, "pong") {
 			t.Errorf("%s: connecting to %s outside: exit %d %q", tc.what, target, res.ExitCode, res.Combined())
 			continue
@@ -264,7 +230,7 @@ type outside struct {
 func newOutside(t *testing.T) *outside {
 	t.Helper()
 	subnet := freeSubnet(t)
-	suffix := strconv.Itoa(os.Getpid()%10000) + strconv.Itoa(int(nameSeq.Add(1)))
+	suffix := strconv.Itoa(os.Getpid()%10000) + strconv.Itoa(int(ifaceSeq.Add(1)))
 	o := &outside{ns: "pto" + suffix, local: host(subnet, 1), peer: host(subnet, 2)}
 	hostEnd, nsEnd := "ptoh"+suffix, "ptop"+suffix
 	t.Cleanup(func() {
@@ -337,7 +303,7 @@ func TestRealDefaults(t *testing.T) {
 			t.Errorf("p0 is left after the daemon's cleanup")
 		}
 	})
-	dm := newDaemon(t, func(dm *testenv.Daemon) {
+	dm := testenv.StartDaemon(t, func(dm *testenv.Daemon) {
 		dm.BridgeName, dm.BridgeIP = "", ""
 		dm.Own([]string{"p0"}, []netip.Prefix{want})
 	})
@@ -355,7 +321,7 @@ func TestRealDefaults(t *testing.T) {
 	if addrs, _ := ifc.Addrs(); !containsAddrString(addrs, "192.168.5.1/24") {
 		t.Errorf("p0 addresses %v, want 192.168.5.1/24", addrs)
 	}
-	out := shOn(t, dm, nil, "ip -o -4 addr show eth0; ip -4 route show default")
+	out := dm.Sh(t, nil, "ip -o -4 addr show eth0; ip -4 route show default")
 	if !strings.Contains(out, "inet 192.168.5.") || !strings.Contains(out, "default via 192.168.5.1") {
 		t.Errorf("container on the default bridge:\n%s", out)
 	}
@@ -368,11 +334,11 @@ func TestDaemonBridgeFlags(t *testing.T) {
 	t.Run("bip-fixed-cidr-mtu", func(t *testing.T) {
 		t.Parallel()
 		var fixed netip.Prefix
-		dm := newDaemon(t, func(dm *testenv.Daemon) {
+		dm := testenv.StartDaemon(t, func(dm *testenv.Daemon) {
 			fixed = netip.PrefixFrom(host(dm.BridgeSubnet(), 128), 25)
 			dm.ExtraArgs = append(dm.ExtraArgs, "--fixed-cidr", fixed.String(), "--mtu", "1280")
 		})
-		out := shOn(t, dm, nil, "ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu")
+		out := dm.Sh(t, nil, "ip -o -4 addr show eth0; cat /sys/class/net/eth0/mtu")
 		f := strings.Fields(out)
 		if len(f) < 4 {
 			t.Fatalf("container: %q", out)
@@ -387,10 +353,10 @@ func TestDaemonBridgeFlags(t *testing.T) {
 	})
 	t.Run("iptables-false", func(t *testing.T) {
 		t.Parallel()
-		dm := newDaemon(t, func(dm *testenv.Daemon) {
+		dm := testenv.StartDaemon(t, func(dm *testenv.Daemon) {
 			dm.ExtraArgs = append(dm.ExtraArgs, "--iptables=false")
 		})
-		id, _ := runDOn(t, dm, "busybox", "sleep", "300")
+		id, _ := dm.RunDetached(t, "busybox", "sleep", "300")
 		ip := endpointOf(t, inspectOn(t, dm, id), "bridge").IPAddress
 		rules := testenv.IptablesRules()
 		for _, s := range []string{dm.BridgeName, dm.BridgeSubnet().String(), ip + "/", ip + ":", id} {

@@ -19,7 +19,7 @@ func TestDNSOptions(t *testing.T) {
 	dnsFlags := []string{"--dns", "192.0.2.53", "--dns-search", "example.com", "--dns-option", "ndots:2"}
 	t.Run("default-bridge-resolv.conf", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, dnsFlags, "cat /etc/resolv.conf")
+		out := d.Sh(t, dnsFlags, "cat /etc/resolv.conf")
 		var ns []string
 		for _, l := range strings.Split(out, "\n") {
 			if f := strings.Fields(l); len(f) == 2 && f[0] == "nameserver" {
@@ -32,7 +32,7 @@ func TestDNSOptions(t *testing.T) {
 	})
 	t.Run("user-network-resolv.conf", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, append([]string{"--network", usernet}, dnsFlags...), "cat /etc/resolv.conf")
+		out := d.Sh(t, append([]string{"--network", usernet}, dnsFlags...), "cat /etc/resolv.conf")
 		var ns []string
 		for _, l := range strings.Split(out, "\n") {
 			if f := strings.Fields(l); len(f) == 2 && f[0] == "nameserver" {
@@ -46,7 +46,7 @@ func TestDNSOptions(t *testing.T) {
 	for _, net := range []string{"bridge", usernet} {
 		t.Run("hosts-"+net, func(t *testing.T) {
 			t.Parallel()
-			out := sh(t, []string{"--network", net, "--add-host", "foo.example:10.1.2.3", "--add-host", "bar:10.1.2.4", "--hostname", "myhost"}, `
+			out := d.Sh(t, []string{"--network", net, "--add-host", "foo.example:10.1.2.3", "--add-host", "bar:10.1.2.4", "--hostname", "myhost"}, `
 				cat /etc/hosts; echo "hostname: $(hostname)"
 				ping -c 1 -W 1 foo.example 2>&1 | head -1
 				ip=$(ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1); echo "ip: $ip"`)
@@ -72,7 +72,7 @@ func TestDNSOptions(t *testing.T) {
 	}
 	t.Run("host-gateway", func(t *testing.T) {
 		t.Parallel()
-		out := sh(t, []string{"--add-host", "host.docker.internal:host-gateway"}, "cat /etc/hosts")
+		out := d.Sh(t, []string{"--add-host", "host.docker.internal:host-gateway"}, "cat /etc/hosts")
 		if !hostsHas(out, d.BridgeGateway().String(), "host.docker.internal") {
 			t.Errorf("--add-host host.docker.internal:host-gateway, want %s:\n%s", d.BridgeGateway(), out)
 		}
@@ -102,8 +102,8 @@ func TestEmbeddedDNSForwards(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	_, peer := sleeper(t, "--network", name)
-	out := sh(t, []string{"--network", name, "--dns", gw.String()}, fmt.Sprintf(`
+	_, peer := d.Sleeper(t, "--network", name)
+	out := d.Sh(t, []string{"--network", name, "--dns", gw.String()}, fmt.Sprintf(`
 		nslookup -type=a some.external.test 2>&1
 		ping -c 1 -W 1 other.external.test 2>&1 | head -1
 		ping -c 1 -W 2 %s >/dev/null && echo "peer ok"`, peer))

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,47 +91,6 @@ type networkJSON struct {
 	}
 }
 
-var nameSeq atomic.Int64
-
-var unsafeName = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// uniqueName is a container or network name no other test uses, usable
-// as a DNS name.
-func uniqueName(t testing.TB) string {
-	n := unsafeName.ReplaceAllString(strings.ToLower(t.Name()[strings.LastIndex(t.Name(), "/")+1:]), "-")
-	if len(n) > 20 {
-		n = n[:20]
-	}
-	return fmt.Sprintf("n%d-%s", nameSeq.Add(1), strings.Trim(n, "-"))
-}
-
-// pouch runs the CLI and fails the test unless it exits 0; it returns
-// stdout.
-func pouch(t testing.TB, args ...string) string {
-	t.Helper()
-	return pouchOn(t, d, args...)
-}
-
-func pouchOn(t testing.TB, dm *testenv.Daemon, args ...string) string {
-	t.Helper()
-	res := dm.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
-}
-
-// removeOnCleanup force-removes the container when the test ends.
-func removeOnCleanup(t testing.TB, dm *testenv.Daemon, ref string) {
-	t.Helper()
-	t.Cleanup(func() {
-		r := dm.Do(t, "DELETE", "/containers/"+url.PathEscape(ref)+"?force=1", nil)
-		if r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
-			t.Errorf("cleanup: remove container %s: %d %s", ref, r.Status, r.Body)
-		}
-	})
-}
-
 // removeNetworkOnCleanup removes the network when the test ends.
 func removeNetworkOnCleanup(t testing.TB, dm *testenv.Daemon, ref string) {
 	t.Helper()
@@ -156,61 +114,6 @@ func removeNetwork(t testing.TB, dm *testenv.Daemon, ref string) testenv.Respons
 	}
 }
 
-var hexID = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// runD runs a container in the background with the CLI (`pouch run -d
-// --name NAME ARGS...`), removes it when the test ends, and returns its ID
-// and name.
-func runD(t testing.TB, args ...string) (id, name string) {
-	t.Helper()
-	return runDOn(t, d, args...)
-}
-
-func runDOn(t testing.TB, dm *testenv.Daemon, args ...string) (id, name string) {
-	t.Helper()
-	return runDNamed(t, dm, uniqueName(t), args...)
-}
-
-// runDNamed is runD with the container's name given.
-func runDNamed(t testing.TB, dm *testenv.Daemon, name string, args ...string) (id, _ string) {
-	t.Helper()
-	removeOnCleanup(t, dm, name)
-	id = strings.TrimSpace(pouchOn(t, dm, append([]string{"run", "-d", "--name", name}, args...)...))
-	if !hexID.MatchString(id) {
-		t.Fatalf("pouch run -d printed %q, want a 64-hex ID", id)
-	}
-	return id, name
-}
-
-// sleeper runs `sleep 300` in the background with the options.
-func sleeper(t testing.TB, opts ...string) (id, name string) {
-	t.Helper()
-	return runD(t, append(opts, "busybox", "sleep", "300")...)
-}
-
-// runRM runs a foreground `pouch run --rm` and returns its result.
-func runRM(t testing.TB, args ...string) testenv.Result {
-	t.Helper()
-	return d.Pouch(t, nil, append([]string{"run", "--rm"}, args...)...)
-}
-
-// sh runs `sh -c script` in a fresh busybox container with the options and
-// returns its stdout; the container must exit 0.
-func sh(t testing.TB, opts []string, script string) string {
-	t.Helper()
-	return shOn(t, d, opts, script)
-}
-
-func shOn(t testing.TB, dm *testenv.Daemon, opts []string, script string) string {
-	t.Helper()
-	args := append(append([]string{"run", "--rm"}, opts...), "busybox", "sh", "-c", script)
-	res := dm.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
-}
-
 // canPing runs a fresh container with the options that pings target once
 // and tells whether it answered.
 func canPing(t testing.TB, opts []string, target string) bool {
@@ -221,7 +124,7 @@ func canPing(t testing.TB, opts []string, target string) bool {
 // canPingWithin is canPing waiting seconds for the answer.
 func canPingWithin(t testing.TB, opts []string, target string, seconds int) bool {
 	t.Helper()
-	res := runRM(t, append(opts, "busybox", "timeout", "8", "ping", "-c", "1", "-W", strconv.Itoa(seconds), target)...)
+	res := d.RunRm(t, append(opts, "busybox", "timeout", "8", "ping", "-c", "1", "-W", strconv.Itoa(seconds), target)...)
 	return res.ExitCode == 0 && strings.Contains(res.Stdout, "1 packets received")
 }
 
@@ -282,6 +185,10 @@ func networkNames(ns []networkJSON) []string {
 	return out
 }
 
+// ifaceSeq numbers the bridges, veths and namespaces tests name
+// themselves (interface names stay within 15 characters).
+var ifaceSeq atomic.Int64
+
 // freeSubnet is a 10.x.y.0/24 nothing on the machine uses.
 func freeSubnet(t testing.TB) netip.Prefix {
 	t.Helper()
@@ -311,14 +218,14 @@ func createNetwork(t testing.TB, args ...string) (name, id string, subnet netip.
 
 func createNetworkOn(t testing.TB, dm *testenv.Daemon, args ...string) (name, id string, subnet netip.Prefix) {
 	t.Helper()
-	name = uniqueName(t)
+	name = testenv.UniqueName(t)
 	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--subnet") }) {
 		subnet = freeSubnet(t)
 		args = append(args, "--subnet", subnet.String())
 	}
 	removeNetworkOnCleanup(t, dm, name)
-	id = strings.TrimSpace(pouchOn(t, dm, append(append([]string{"network", "create"}, args...), name)...))
-	if !hexID.MatchString(id) {
+	id = strings.TrimSpace(dm.PouchOK(t, append(append([]string{"network", "create"}, args...), name)...))
+	if !testenv.IsID(id) {
 		t.Fatalf("pouch network create printed %q, want a 64-hex ID", id)
 	}
 	n := inspectNetOn(t, dm, id)
@@ -405,21 +312,9 @@ func httpdArgs(body string) []string {
 	return []string{"busybox", "sh", "-c", "mkdir -p /www && echo " + body + " > /www/index.html && exec httpd -f -p 80 -h /www"}
 }
 
-// eventually polls cond every 50ms until it holds or the limit passes.
-func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// expectStatus calls the API and checks that the answer has one of the
+// expectOneOf calls the API and checks that the answer has one of the
 // statuses (and a message, for an error).
-func expectStatus(t testing.TB, dm *testenv.Daemon, want []int, method, path string, body any) testenv.Response {
+func expectOneOf(t testing.TB, dm *testenv.Daemon, want []int, method, path string, body any) testenv.Response {
 	t.Helper()
 	r := dm.Do(t, method, path, body)
 	if !slices.Contains(want, r.Status) {

@@ -25,34 +25,34 @@ func TestNoLeaks(t *testing.T) {
 	var ids []string
 	add := func(id, _ string) { ids = append(ids, id) }
 
-	add(runD(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p1), "-p", "127.0.0.1::81/udp"}, httpdArgs("leak1")...)...))
-	add(runD(t, append([]string{"--network", net1, "--network-alias", "leaky", "-p", fmt.Sprintf("127.0.0.1:%d:80", p2)}, httpdArgs("leak2")...)...))
+	add(d.RunDetached(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p1), "-p", "127.0.0.1::81/udp"}, httpdArgs("leak1")...)...))
+	add(d.RunDetached(t, append([]string{"--network", net1, "--network-alias", "leaky", "-p", fmt.Sprintf("127.0.0.1:%d:80", p2)}, httpdArgs("leak2")...)...))
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p1), "leak1\n")
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p2), "leak2\n")
-	id3, name3 := sleeper(t, "--network", net1)
+	id3, name3 := d.Sleeper(t, "--network", net1)
 	add(id3, name3)
-	pouch(t, "network", "connect", net2, name3)
-	pouch(t, "network", "connect", "bridge", name3)
-	pouch(t, "network", "disconnect", "bridge", name3)
-	add(sleeper(t, "--network", "container:"+name3))
-	add(sleeper(t, "--network", "none"))
-	add(sleeper(t, "--network", "host"))
+	d.PouchOK(t, "network", "connect", net2, name3)
+	d.PouchOK(t, "network", "connect", "bridge", name3)
+	d.PouchOK(t, "network", "disconnect", "bridge", name3)
+	add(d.Sleeper(t, "--network", "container:"+name3))
+	add(d.Sleeper(t, "--network", "none"))
+	add(d.Sleeper(t, "--network", "host"))
 	// Stopped, restarted and stopped again.
-	id7, name7 := sleeper(t, "--network", net2, "-p", "127.0.0.1::80")
+	id7, name7 := d.Sleeper(t, "--network", net2, "-p", "127.0.0.1::80")
 	add(id7, name7)
-	pouch(t, "stop", "-t", "1", name7)
-	pouch(t, "start", name7)
-	pouch(t, "restart", "-t", "1", name7)
-	pouch(t, "stop", "-t", "1", name7)
+	d.PouchOK(t, "stop", "-t", "1", name7)
+	d.PouchOK(t, "start", name7)
+	d.PouchOK(t, "restart", "-t", "1", name7)
+	d.PouchOK(t, "stop", "-t", "1", name7)
 	// A start that fails after the network is set up.
-	bad := uniqueName(t)
-	removeOnCleanup(t, d, bad)
+	bad := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, bad)
 	if res := d.Pouch(t, nil, "run", "--name", bad, "--network", net1, "-p", "127.0.0.1::80", "busybox", "nosuchcommand"); res.ExitCode != 127 {
 		t.Errorf("run of a missing command: exit %d %s", res.ExitCode, res.Combined())
 	}
 	// --rm containers, which exit on their own.
 	for _, opts := range [][]string{nil, {"--network", net1}, {"-p", "127.0.0.1::80"}} {
-		sh(t, opts, "true")
+		d.Sh(t, opts, "true")
 	}
 
 	// Remove all, then the networks.
@@ -65,7 +65,7 @@ func TestNoLeaks(t *testing.T) {
 		}
 	}
 	for _, ref := range append(ids, bad) {
-		expectStatus(t, d, []int{http.StatusNoContent}, "DELETE", "/containers/"+ref+"?force=1", nil)
+		d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+ref+"?force=1", nil)
 	}
 	for _, n := range []string{net1, net2} {
 		if r := removeNetwork(t, d, n); r.Status != http.StatusNoContent {

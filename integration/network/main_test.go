@@ -8,9 +8,7 @@
 package network
 
 import (
-	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -24,44 +22,7 @@ import (
 var d *testenv.Daemon
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == f.DefValue {
-		_ = f.Value.Set("6")
-	}
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	daemon, err := testenv.New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	defer daemon.Cleanup()
-	if err := daemon.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	if err := daemon.LoadImages(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	d = daemon
-	code := m.Run()
-	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
-		if err := checkNoNetworksLeft(daemon); err != nil {
-			fmt.Fprintln(os.Stderr, "integration: after all tests:", err)
-			code = 1
-		}
-	}
-	if code != 0 {
-		lines := strings.Split(daemon.Log(), "\n")
-		if len(lines) > 150 {
-			lines = lines[len(lines)-150:]
-		}
-		fmt.Fprintf(os.Stderr, "--- pouchd log (tail) ---\n%s\n", strings.Join(lines, "\n"))
-	}
-	return code
+	os.Exit(testenv.Main(m, &d, testenv.WithParallel(6), testenv.WithFinalCheck(checkNoNetworksLeft)))
 }
 
 // checkNoNetworksLeft checks, once every test has cleaned up, that only the
@@ -73,14 +34,11 @@ func checkNoNetworksLeft(d *testenv.Daemon) (err error) {
 			err = fmt.Errorf("checking: %v", r)
 		}
 	}()
-	var problems []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		problems = nil
+	return testenv.WaitNothingLeft(10*time.Second, 100*time.Millisecond, func() []string {
+		var problems []string
 		t := &panicT{}
-		r := d.Do(t, "GET", "/networks", nil)
 		var nets []networkJSON
-		r.JSON(t, &nets)
+		d.Do(t, "GET", "/networks", nil).JSON(t, &nets)
 		for _, n := range nets {
 			switch n.Name {
 			case "bridge", "host", "none":
@@ -100,18 +58,8 @@ func checkNoNetworksLeft(d *testenv.Daemon) (err error) {
 				problems = append(problems, "veth "+f[1]+" on "+d.BridgeName)
 			}
 		}
-		if len(problems) == 0 || r.Status != http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("left behind:\n  %s", strings.Join(problems, "\n  "))
-	}
-	return nil
+		return problems
+	})
 }
 
 // panicT is a testing.TB for helpers used outside a test.

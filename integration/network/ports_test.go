@@ -26,7 +26,7 @@ func TestPublish(t *testing.T) {
 	t.Run("loopback", func(t *testing.T) {
 		t.Parallel()
 		p := freePort(t)
-		id, name := runD(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-loopback")...)...)
+		id, name := d.RunDetached(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-loopback")...)...)
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "hello-loopback\n")
 		want := []portBinding{{HostIP: "127.0.0.1", HostPort: strconv.Itoa(p)}}
 		c := inspect(t, id)
@@ -39,10 +39,10 @@ func TestPublish(t *testing.T) {
 		if _, ok := c.Config.ExposedPorts["80/tcp"]; !ok {
 			t.Errorf("Config.ExposedPorts %v lacks 80/tcp (a published port is exposed)", c.Config.ExposedPorts)
 		}
-		if out := pouch(t, "port", name); out != fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n", p) {
+		if out := d.PouchOK(t, "port", name); out != fmt.Sprintf("80/tcp -> 127.0.0.1:%d\n", p) {
 			t.Errorf("pouch port %s: %q", name, out)
 		}
-		if out := pouch(t, "port", name, "80"); out != fmt.Sprintf("127.0.0.1:%d\n", p) {
+		if out := d.PouchOK(t, "port", name, "80"); out != fmt.Sprintf("127.0.0.1:%d\n", p) {
 			t.Errorf("pouch port %s 80: %q", name, out)
 		}
 		if r := d.Pouch(t, nil, "port", name, "81"); r.ExitCode == 0 {
@@ -57,8 +57,8 @@ func TestPublish(t *testing.T) {
 		if ep, ok := entry.NetworkSettings.Networks["bridge"]; !ok || ep.IPAddress != endpointOf(t, c, "bridge").IPAddress {
 			t.Errorf("GET /containers/json NetworkSettings.Networks %+v, want bridge with %s", entry.NetworkSettings.Networks, endpointOf(t, c, "bridge").IPAddress)
 		}
-		if !strings.Contains(pouch(t, "ps", "--filter", "id="+id), fmt.Sprintf("127.0.0.1:%d->80/tcp", p)) {
-			t.Errorf("pouch ps does not show 127.0.0.1:%d->80/tcp:\n%s", p, pouch(t, "ps", "--filter", "id="+id))
+		if !strings.Contains(d.PouchOK(t, "ps", "--filter", "id="+id), fmt.Sprintf("127.0.0.1:%d->80/tcp", p)) {
+			t.Errorf("pouch ps does not show 127.0.0.1:%d->80/tcp:\n%s", p, d.PouchOK(t, "ps", "--filter", "id="+id))
 		}
 		// Published on 127.0.0.1 only: not on the host's other addresses.
 		if body, err := httpGet(fmt.Sprintf("http://%s:%d/", hostAddr(t), p)); err == nil {
@@ -68,7 +68,7 @@ func TestPublish(t *testing.T) {
 	t.Run("all-addresses", func(t *testing.T) {
 		t.Parallel()
 		p := freePort(t)
-		id, _ := runD(t, append([]string{"-p", fmt.Sprintf("%d:80", p)}, httpdArgs("hello-all")...)...)
+		id, _ := d.RunDetached(t, append([]string{"-p", fmt.Sprintf("%d:80", p)}, httpdArgs("hello-all")...)...)
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "hello-all\n")
 		waitHTTP(t, fmt.Sprintf("http://%s/", net.JoinHostPort(hostAddr(t).String(), strconv.Itoa(p))), "hello-all\n")
 		got := inspect(t, id).NetworkSettings.Ports["80/tcp"]
@@ -78,19 +78,19 @@ func TestPublish(t *testing.T) {
 	})
 	t.Run("random-host-port", func(t *testing.T) {
 		t.Parallel()
-		id, name := runD(t, append([]string{"-p", "127.0.0.1::80"}, httpdArgs("hello-random")...)...)
+		id, name := d.RunDetached(t, append([]string{"-p", "127.0.0.1::80"}, httpdArgs("hello-random")...)...)
 		got := inspect(t, id).NetworkSettings.Ports["80/tcp"]
 		if len(got) != 1 || got[0].HostIP != "127.0.0.1" || got[0].HostPort == "" || got[0].HostPort == "0" {
 			t.Fatalf("Ports[80/tcp] = %v, want 127.0.0.1 with a chosen port", got)
 		}
 		waitHTTP(t, "http://127.0.0.1:"+got[0].HostPort+"/", "hello-random\n")
-		if out := pouch(t, "port", name, "80/tcp"); out != "127.0.0.1:"+got[0].HostPort+"\n" {
+		if out := d.PouchOK(t, "port", name, "80/tcp"); out != "127.0.0.1:"+got[0].HostPort+"\n" {
 			t.Errorf("pouch port %s 80/tcp: %q", name, out)
 		}
 	})
 	t.Run("expose-publish-all", func(t *testing.T) {
 		t.Parallel()
-		id, _ := runD(t, append([]string{"--expose", "80", "--expose", "7000-7001/udp", "-P"}, httpdArgs("hello-expose")...)...)
+		id, _ := d.RunDetached(t, append([]string{"--expose", "80", "--expose", "7000-7001/udp", "-P"}, httpdArgs("hello-expose")...)...)
 		c := inspect(t, id)
 		for _, port := range []string{"80/tcp", "7000/udp", "7001/udp"} {
 			if _, ok := c.Config.ExposedPorts[port]; !ok {
@@ -104,7 +104,7 @@ func TestPublish(t *testing.T) {
 			waitHTTP(t, "http://127.0.0.1:"+b[0].HostPort+"/", "hello-expose\n")
 		}
 		// Exposed but not published: listed with no binding (null).
-		id2, _ := sleeper(t, "--expose", "81")
+		id2, _ := d.Sleeper(t, "--expose", "81")
 		if b, ok := inspect(t, id2).NetworkSettings.Ports["81/tcp"]; !ok || b != nil {
 			t.Errorf("--expose 81 without -P: Ports[81/tcp] = %v (present %v), want null", b, ok)
 		}
@@ -112,7 +112,7 @@ func TestPublish(t *testing.T) {
 	t.Run("image-exposed-ports", func(t *testing.T) {
 		t.Parallel()
 		loadImage(t, d, "netexposed:latest", testimage.WithExposedPorts("80/tcp", "8443/tcp"))
-		id, _ := runD(t, "-P", "netexposed", "sh", "-c", "mkdir -p /www && echo hello-image > /www/index.html && exec httpd -f -p 80 -h /www")
+		id, _ := d.RunDetached(t, "-P", "netexposed", "sh", "-c", "mkdir -p /www && echo hello-image > /www/index.html && exec httpd -f -p 80 -h /www")
 		c := inspect(t, id)
 		for _, port := range []string{"80/tcp", "8443/tcp"} {
 			if b := c.NetworkSettings.Ports[port]; len(b) == 0 || b[0].HostPort == "" {
@@ -126,7 +126,7 @@ func TestPublish(t *testing.T) {
 	t.Run("range", func(t *testing.T) {
 		t.Parallel()
 		p := freePortPair(t)
-		id, name := runD(t, "-p", fmt.Sprintf("127.0.0.1:%d-%d:8000-8001", p, p+1), "busybox", "sh", "-c",
+		id, name := d.RunDetached(t, "-p", fmt.Sprintf("127.0.0.1:%d-%d:8000-8001", p, p+1), "busybox", "sh", "-c",
 			"mkdir -p /a /b && echo A > /a/index.html && echo B > /b/index.html && httpd -p 8000 -h /a && exec httpd -f -p 8001 -h /b")
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "A\n")
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p+1), "B\n")
@@ -138,19 +138,19 @@ func TestPublish(t *testing.T) {
 			}
 		}
 		want := fmt.Sprintf("8000/tcp -> 127.0.0.1:%d\n8001/tcp -> 127.0.0.1:%d\n", p, p+1)
-		if out := pouch(t, "port", name); out != want {
+		if out := d.PouchOK(t, "port", name); out != want {
 			t.Errorf("pouch port %s: %q, want %q", name, out, want)
 		}
 	})
 	t.Run("udp", func(t *testing.T) {
 		t.Parallel()
 		p := freePort(t)
-		id, name := sleeper(t, "-p", fmt.Sprintf("127.0.0.1:%d:9000/udp", p))
+		id, name := d.Sleeper(t, "-p", fmt.Sprintf("127.0.0.1:%d:9000/udp", p))
 		want := []portBinding{{HostIP: "127.0.0.1", HostPort: strconv.Itoa(p)}}
 		if got := inspect(t, id).NetworkSettings.Ports["9000/udp"]; !slices.Equal(got, want) {
 			t.Errorf("Ports[9000/udp] = %v, want %v", got, want)
 		}
-		if out := pouch(t, "port", name, "9000/udp"); out != fmt.Sprintf("127.0.0.1:%d\n", p) {
+		if out := d.PouchOK(t, "port", name, "9000/udp"); out != fmt.Sprintf("127.0.0.1:%d\n", p) {
 			t.Errorf("pouch port %s 9000/udp: %q", name, out)
 		}
 	})
@@ -161,29 +161,29 @@ func TestPublish(t *testing.T) {
 		p := freePort(t)
 		publish := fmt.Sprintf("127.0.0.1:%d:80", p)
 		for i := range 2 {
-			if res := runRM(t, "-p", publish, "busybox", "true"); res.ExitCode != 0 {
+			if res := d.RunRm(t, "-p", publish, "busybox", "true"); res.ExitCode != 0 {
 				t.Errorf("run --rm -p %s, #%d right after the first: exit %d %s", publish, i+1, res.ExitCode, res.Combined())
 			}
 		}
-		_, name := sleeper(t, "-p", publish)
-		pouch(t, "stop", "-t", "1", name)
-		_, name = runD(t, "-p", publish, "busybox", "sh", "-c", "exit 3")
-		if out := pouch(t, "wait", name); out != "3\n" {
+		_, name := d.Sleeper(t, "-p", publish)
+		d.PouchOK(t, "stop", "-t", "1", name)
+		_, name = d.RunDetached(t, "-p", publish, "busybox", "sh", "-c", "exit 3")
+		if out := d.PouchOK(t, "wait", name); out != "3\n" {
 			t.Errorf("pouch wait: %q", out)
 		}
-		if res := runRM(t, "-p", publish, "busybox", "true"); res.ExitCode != 0 {
+		if res := d.RunRm(t, "-p", publish, "busybox", "true"); res.ExitCode != 0 {
 			t.Errorf("run --rm -p %s right after stop and wait of others: exit %d %s", publish, res.ExitCode, res.Combined())
 		}
 		// The network of an exited container can go at once.
 		net, _, _ := createNetwork(t)
-		runRM(t, "--network", net, "busybox", "true")
-		expectStatus(t, d, []int{http.StatusNoContent}, "DELETE", "/networks/"+net, nil)
+		d.RunRm(t, "--network", net, "busybox", "true")
+		d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/networks/"+net, nil)
 	})
 	t.Run("user-network", func(t *testing.T) {
 		t.Parallel()
 		net := mustNetwork(t)
 		p := freePort(t)
-		runD(t, append([]string{"--network", net, "-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-usernet")...)...)
+		d.RunDetached(t, append([]string{"--network", net, "-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-usernet")...)...)
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "hello-usernet\n")
 	})
 }
@@ -269,8 +269,8 @@ func TestPortConflicts(t *testing.T) {
 				t.Fatal(err)
 			}
 			publish := fmt.Sprintf(tc.publish, p)
-			name := uniqueName(t)
-			removeOnCleanup(t, d, name)
+			name := testenv.UniqueName(t)
+			d.RemoveContainerOnCleanup(t, name)
 			res := d.Pouch(t, nil, append([]string{"run", "-d", "--name", name, "-p", publish}, httpdArgs("late")...)...)
 			if res.ExitCode != 125 {
 				t.Errorf("listener on %s, run -p %s: exit %d, want 125: %s", l.Addr(), publish, res.ExitCode, res.Combined())
@@ -283,7 +283,7 @@ func TestPortConflicts(t *testing.T) {
 				t.Errorf("the container runs after a failed start: %+v", c.State)
 			}
 			// Through the API: 409 with the port in the message.
-			r := expectStatus(t, d, []int{http.StatusConflict}, "POST", "/containers/"+name+"/start", nil)
+			r := d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+name+"/start", nil)
 			if !strings.Contains(r.Message(), strconv.Itoa(p)) {
 				t.Errorf("409 message %q does not name port %d", r.Message(), p)
 			}
@@ -299,9 +299,9 @@ func TestPortConflicts(t *testing.T) {
 			}
 			// Once the port is free, the same container starts and answers.
 			l.Close()
-			expectStatus(t, d, []int{http.StatusNoContent}, "POST", "/containers/"+name+"/start", nil)
+			d.ExpectStatus(t, http.StatusNoContent, "POST", "/containers/"+name+"/start", nil)
 			waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "late\n")
-			expectStatus(t, d, []int{http.StatusNoContent}, "DELETE", "/containers/"+name+"?force=1", nil)
+			d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+name+"?force=1", nil)
 			if l, err := net.Listen("tcp", fmt.Sprintf(tc.listen, p)); err != nil {
 				t.Errorf("port %d still held after the container was removed: %v", p, err)
 			} else {
@@ -312,20 +312,20 @@ func TestPortConflicts(t *testing.T) {
 
 	t.Run("two-containers", func(t *testing.T) {
 		p := freePort(t)
-		runD(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("first")...)...)
+		d.RunDetached(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("first")...)...)
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "first\n")
 		for _, publish := range []string{fmt.Sprintf("127.0.0.1:%d:80", p), fmt.Sprintf("%d:8080", p)} {
-			name := uniqueName(t)
-			removeOnCleanup(t, d, name)
+			name := testenv.UniqueName(t)
+			d.RemoveContainerOnCleanup(t, name)
 			res := d.Pouch(t, nil, append([]string{"run", "-d", "--name", name, "-p", publish}, httpdArgs("second")...)...)
 			if res.ExitCode != 125 || !strings.Contains(res.Stderr, strconv.Itoa(p)) {
 				t.Errorf("second container with -p %s: exit %d %q, want 125 naming port %d", publish, res.ExitCode, res.Combined(), p)
 			}
-			expectStatus(t, d, []int{http.StatusConflict}, "POST", "/containers/"+name+"/start", nil)
+			d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+name+"/start", nil)
 			if c := inspect(t, name); c.State.Running {
 				t.Errorf("second container runs: %+v", c.State)
 			}
-			expectStatus(t, d, []int{http.StatusNoContent}, "DELETE", "/containers/"+name, nil)
+			d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/containers/"+name, nil)
 			// The first still answers.
 			waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p), "first\n")
 		}
@@ -346,7 +346,7 @@ func warmUp(t *testing.T) {
 		{"-p", fmt.Sprintf("127.0.0.1:%d:80", freePort(t))},
 		{"--network", name, "-p", fmt.Sprintf("127.0.0.1:%d:80", freePort(t))},
 	} {
-		res := runRM(t, append(opts, "busybox", "true")...)
+		res := d.RunRm(t, append(opts, "busybox", "true")...)
 		if res.ExitCode != 0 {
 			t.Fatalf("warm-up run %v: exit %d %s", opts, res.ExitCode, res.Combined())
 		}

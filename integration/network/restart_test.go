@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,14 +19,14 @@ import (
 // container that died while the daemon was down is cleaned up. At the end
 // nothing is left on the host. It runs on a daemon of its own, alone.
 func TestDaemonRestart(t *testing.T) {
-	dm := newDaemon(t, nil)
+	dm := testenv.StartDaemon(t, nil)
 	warmUpOn(t, dm)
 	before := testenv.CaptureHostNetState()
 
 	netName, _, _ := createNetworkOn(t, dm)
 	p := freePort(t)
-	id1, web := runDOn(t, dm, append([]string{"--network", netName, "--network-alias", "websvc", "-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-restart")...)...)
-	id2, _ := runDOn(t, dm, "busybox", "sleep", "300")
+	id1, web := dm.RunDetached(t, append([]string{"--network", netName, "--network-alias", "websvc", "-p", fmt.Sprintf("127.0.0.1:%d:80", p)}, httpdArgs("hello-restart")...)...)
+	id2, _ := dm.RunDetached(t, "busybox", "sleep", "300")
 	url := fmt.Sprintf("http://127.0.0.1:%d/", p)
 	waitHTTP(t, url, "hello-restart\n")
 	ip1 := endpointOf(t, inspectOn(t, dm, id1), netName).IPAddress
@@ -51,7 +49,7 @@ func TestDaemonRestart(t *testing.T) {
 			t.Errorf("after %s: addresses inside %s: %v", how, web, a)
 		}
 		waitHTTP(t, url, "hello-restart\n")
-		out := shOn(t, dm, []string{"--network", netName}, fmt.Sprintf(`
+		out := dm.Sh(t, []string{"--network", netName}, fmt.Sprintf(`
 			for n in %s websvc; do ping -c 1 -W 2 $n >/dev/null && echo "$n ok"; done
 			ip -o -4 addr show eth0 | awk '{print "new " $4}'`, web))
 		if !strings.Contains(out, web+" ok") || !strings.Contains(out, "websvc ok") {
@@ -60,7 +58,7 @@ func TestDaemonRestart(t *testing.T) {
 		if strings.Contains(out, "new "+ip1+"/") {
 			t.Errorf("after %s: a new container got %s's address %s", how, web, ip1)
 		}
-		out = shOn(t, dm, nil, "ip -o -4 addr show eth0 | awk '{print $4}'; ping -c 1 -W 2 "+ip2+" >/dev/null && echo reach")
+		out = dm.Sh(t, nil, "ip -o -4 addr show eth0 | awk '{print $4}'; ping -c 1 -W 2 "+ip2+" >/dev/null && echo reach")
 		if strings.HasPrefix(out, ip2+"/") {
 			t.Errorf("after %s: a new container on the bridge got %s again", how, ip2)
 		}
@@ -69,7 +67,7 @@ func TestDaemonRestart(t *testing.T) {
 		}
 		// Addresses handed out later do not collide either: a container
 		// kept running gets a third address.
-		id3, _ := runDOn(t, dm, "--network", netName, "busybox", "sleep", "300")
+		id3, _ := dm.RunDetached(t, "--network", netName, "busybox", "sleep", "300")
 		if ip3 := endpointOf(t, inspectOn(t, dm, id3), netName).IPAddress; ip3 == ip1 {
 			t.Errorf("after %s: a new container got %s", how, ip1)
 		}
@@ -79,10 +77,10 @@ func TestDaemonRestart(t *testing.T) {
 		// A container published on another port dies while the daemon is
 		// down: the next start cleans its network up.
 		p2 := freePort(t)
-		id4, _ := runDOn(t, dm, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p2)}, httpdArgs("dies")...)...)
+		id4, _ := dm.RunDetached(t, append([]string{"-p", fmt.Sprintf("127.0.0.1:%d:80", p2)}, httpdArgs("dies")...)...)
 		waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", p2), "dies\n")
 		pid4 := inspectOn(t, dm, id4).State.Pid
-		shim := parentPid(pid4)
+		shim := testenv.ParentPid(pid4)
 
 		dm.Kill()
 		_ = syscall.Kill(pid4, syscall.SIGKILL)
@@ -98,7 +96,7 @@ func TestDaemonRestart(t *testing.T) {
 			t.Fatalf("container killed while the daemon was down runs: %+v", c4.State)
 		}
 		// Its port is free and its netns and veth are gone.
-		eventually(t, 10*time.Second, fmt.Sprintf("port %d to be released", p2), func() bool {
+		testenv.Eventually(t, 10*time.Second, fmt.Sprintf("port %d to be released", p2), func() bool {
 			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p2))
 			if err == nil {
 				l.Close()
@@ -125,7 +123,7 @@ func TestDaemonRestart(t *testing.T) {
 
 	// Remove everything, then nothing of it may be left.
 	for _, ref := range []string{id1, id2} {
-		pouchOn(t, dm, "rm", "-f", ref)
+		dm.PouchOK(t, "rm", "-f", ref)
 	}
 	removeAll(t, dm)
 	if r := removeNetwork(t, dm, netName); r.Status != http.StatusNoContent {
@@ -151,32 +149,18 @@ func removeAll(t *testing.T, dm *testenv.Daemon) {
 // warmUpOn is warmUp on another daemon.
 func warmUpOn(t *testing.T, dm *testenv.Daemon) {
 	t.Helper()
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	subnet := freeSubnet(t)
-	pouchOn(t, dm, "network", "create", "--subnet", subnet.String(), name)
+	dm.PouchOK(t, "network", "create", "--subnet", subnet.String(), name)
 	for _, opts := range [][]string{
 		{"-p", fmt.Sprintf("127.0.0.1:%d:80", freePort(t))},
 		{"--network", name, "-p", fmt.Sprintf("127.0.0.1:%d:80", freePort(t))},
 	} {
-		shOn(t, dm, opts, "true")
+		dm.Sh(t, opts, "true")
 	}
 	if r := removeNetwork(t, dm, name); r.Status != http.StatusNoContent {
 		t.Fatalf("warm-up: remove network %s: %d %s", name, r.Status, r.Body)
 	}
-}
-
-func parentPid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
 }
 
 // nsMountsMentioning lists nsfs mounts whose path names the container.

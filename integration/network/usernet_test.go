@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // TestUserNetworkNames checks that containers on a user network reach each
@@ -19,7 +21,7 @@ import (
 func TestUserNetworkNames(t *testing.T) {
 	t.Parallel()
 	net1, netID, subnet := createNetwork(t)
-	id, name := sleeper(t, "--network", net1, "--network-alias", "web", "--network-alias", "www")
+	id, name := d.Sleeper(t, "--network", net1, "--network-alias", "web", "--network-alias", "www")
 	c := inspect(t, id)
 	ep := endpointOf(t, c, net1)
 	ip := mustAddr(t, "IPAddress", ep.IPAddress)
@@ -44,7 +46,7 @@ func TestUserNetworkNames(t *testing.T) {
 		t.Errorf("GET /networks/%s Containers = %+v, want %s with %s/%d", net1, n.Containers, name, ip, subnet.Bits())
 	}
 
-	out := sh(t, []string{"--network", net1}, fmt.Sprintf(`
+	out := d.Sh(t, []string{"--network", net1}, fmt.Sprintf(`
 		cat /etc/resolv.conf
 		for n in %s %s web www; do ping -c 1 -W 2 $n >/dev/null && echo "ping $n ok"; done
 		nslookup -type=a %s 127.0.0.11 | grep -A3 '^Name:'`, name, id[:12], name))
@@ -60,7 +62,7 @@ func TestUserNetworkNames(t *testing.T) {
 		t.Errorf("nslookup %s does not answer %s:\n%s", name, ip, out)
 	}
 	// A renamed container answers to its new name.
-	pouch(t, "rename", name, name+"-new")
+	d.PouchOK(t, "rename", name, name+"-new")
 	t.Cleanup(func() { d.Do(t, "DELETE", "/containers/"+name+"-new?force=1", nil) })
 	if !canPing(t, []string{"--network", net1}, name+"-new") {
 		t.Errorf("renamed container %s-new does not resolve", name)
@@ -76,7 +78,7 @@ func TestUserNetworkNames(t *testing.T) {
 func TestUserNetworkPeers(t *testing.T) {
 	t.Parallel()
 	net1, _, _ := createNetwork(t)
-	a, b := uniqueName(t), uniqueName(t)
+	a, b := testenv.UniqueName(t), testenv.UniqueName(t)
 	script := func(peer, alias string) []string {
 		return []string{"busybox", "sh", "-c", fmt.Sprintf(`
 			for i in $(seq 50); do ping -c 1 -W 1 %[1]s >/dev/null 2>&1 && break; sleep 0.2; done
@@ -84,11 +86,11 @@ func TestUserNetworkPeers(t *testing.T) {
 			ping -c 1 -W 2 %[2]s >/dev/null && echo "alias %[2]s ok"
 			echo done; exec sleep 300`, peer, alias)}
 	}
-	runDNamed(t, d, a, append([]string{"--network", net1, "--network-alias", "alias-a"}, script(b, "alias-b")...)...)
-	runDNamed(t, d, b, append([]string{"--network", net1, "--network-alias", "alias-b"}, script(a, "alias-a")...)...)
+	d.RunDetachedNamed(t, a, append([]string{"--network", net1, "--network-alias", "alias-a"}, script(b, "alias-b")...)...)
+	d.RunDetachedNamed(t, b, append([]string{"--network", net1, "--network-alias", "alias-b"}, script(a, "alias-a")...)...)
 	for _, tc := range []struct{ self, peer, alias string }{{a, b, "alias-b"}, {b, a, "alias-a"}} {
 		var logs string
-		eventually(t, 30*time.Second, tc.self+" to finish pinging", func() bool {
+		testenv.Eventually(t, 30*time.Second, tc.self+" to finish pinging", func() bool {
 			logs = string(d.Do(t, "GET", "/containers/"+tc.self+"/logs?stdout=1&stderr=1", nil).Body)
 			return strings.Contains(logs, "done")
 		})
@@ -104,8 +106,8 @@ func TestNetworkIsolation(t *testing.T) {
 	t.Parallel()
 	net1, _, _ := createNetwork(t)
 	net2, _, _ := createNetwork(t)
-	id1, name1 := sleeper(t, "--network", net1)
-	id2, name2 := sleeper(t, "--network", net2)
+	id1, name1 := d.Sleeper(t, "--network", net1)
+	id2, name2 := d.Sleeper(t, "--network", net2)
 	ip1 := endpointOf(t, inspect(t, id1), net1).IPAddress
 	ip2 := endpointOf(t, inspect(t, id2), net2).IPAddress
 	for _, tc := range []struct {
@@ -144,9 +146,9 @@ func TestInternalNetwork(t *testing.T) {
 	if n := inspectNet(t, name); !n.Internal {
 		t.Errorf("network %s: Internal false", name)
 	}
-	_, peer := sleeper(t, "--network", name)
+	_, peer := d.Sleeper(t, "--network", name)
 	hostIP := hostAddr(t)
-	out := sh(t, []string{"--network", name}, fmt.Sprintf(`
+	out := d.Sh(t, []string{"--network", name}, fmt.Sprintf(`
 		echo "routes:"; ip -4 route
 		ping -c 1 -W 2 %s >/dev/null && echo "peer ok"
 		ping -c 1 -W 1 %s >/dev/null 2>&1 && echo "host reachable"
@@ -166,7 +168,7 @@ func TestInternalNetwork(t *testing.T) {
 	}
 	// The outside is not reachable even with a route added by hand.
 	o := newOutside(t)
-	res := runRM(t, "--network", name, "--cap-add", "NET_ADMIN", "busybox", "sh", "-c",
+	res := d.RunRm(t, "--network", name, "--cap-add", "NET_ADMIN", "busybox", "sh", "-c",
 		fmt.Sprintf("ip route add default via %s && ping -c 1 -W 1 %s", host(subnet, 1), o.peer))
 	if res.ExitCode == 0 {
 		t.Errorf("an internal network forwards to the outside with a default route added: %s", res.Combined())
@@ -180,11 +182,11 @@ func TestConnectDisconnect(t *testing.T) {
 	t.Parallel()
 	net1, _, _ := createNetwork(t)
 	net2, net2ID, subnet2 := createNetwork(t)
-	id, name := sleeper(t, "--network", net1)
+	id, name := d.Sleeper(t, "--network", net1)
 	pid := inspect(t, id).State.Pid
 	static := host(subnet2, 50)
 
-	pouch(t, "network", "connect", "--ip", static.String(), "--alias", "al2", net2, name)
+	d.PouchOK(t, "network", "connect", "--ip", static.String(), "--alias", "al2", net2, name)
 	c := inspect(t, id)
 	ep := endpointOf(t, c, net2)
 	if ep.IPAddress != static.String() || ep.NetworkID != net2ID || !slices.Contains(ep.Aliases, "al2") {
@@ -204,10 +206,10 @@ func TestConnectDisconnect(t *testing.T) {
 		}
 	}
 	// Connecting twice is refused.
-	expectStatus(t, d, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict}, "POST", "/networks/"+net2+"/connect", map[string]any{"Container": id})
+	expectOneOf(t, d, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict}, "POST", "/networks/"+net2+"/connect", map[string]any{"Container": id})
 
 	// Disconnect through the API.
-	expectStatus(t, d, []int{http.StatusOK}, "POST", "/networks/"+net2+"/disconnect", map[string]any{"Container": name})
+	d.ExpectStatus(t, http.StatusOK, "POST", "/networks/"+net2+"/disconnect", map[string]any{"Container": name})
 	c = inspect(t, id)
 	if _, ok := c.NetworkSettings.Networks[net2]; ok {
 		t.Errorf("after disconnect: still on %s: %v", net2, keys(c.NetworkSettings.Networks))
@@ -227,19 +229,19 @@ func TestConnectDisconnect(t *testing.T) {
 		t.Errorf("second disconnect: %d %s, want a 4xx", r.Status, r.Body)
 	}
 	// The address is free again for another container.
-	if out := sh(t, []string{"--network", net2, "--ip", static.String()}, "ip -o -4 addr show eth0"); !strings.Contains(out, static.String()+"/24") {
+	if out := d.Sh(t, []string{"--network", net2, "--ip", static.String()}, "ip -o -4 addr show eth0"); !strings.Contains(out, static.String()+"/24") {
 		t.Errorf("reusing %s after disconnect: %q", static, out)
 	}
 
 	// The default bridge too, through the API with an endpoint config;
 	// disconnect -f with the CLI.
-	expectStatus(t, d, []int{http.StatusOK}, "POST", "/networks/bridge/connect", map[string]any{
+	d.ExpectStatus(t, http.StatusOK, "POST", "/networks/bridge/connect", map[string]any{
 		"Container": id, "EndpointConfig": map[string]any{},
 	})
 	if ep := endpointOf(t, inspect(t, id), "bridge"); !d.BridgeSubnet().Contains(mustAddr(t, "bridge IPAddress", ep.IPAddress)) {
 		t.Errorf("connected to bridge: %+v", ep)
 	}
-	pouch(t, "network", "disconnect", "-f", "bridge", name)
+	d.PouchOK(t, "network", "disconnect", "-f", "bridge", name)
 	if _, ok := inspect(t, id).NetworkSettings.Networks["bridge"]; ok {
 		t.Errorf("disconnect -f bridge: still connected")
 	}
@@ -248,11 +250,11 @@ func TestConnectDisconnect(t *testing.T) {
 	}
 
 	// A created container connected before it starts joins both networks.
-	created := uniqueName(t)
-	removeOnCleanup(t, d, created)
-	pouch(t, "create", "--name", created, "--network", net1, "busybox", "sleep", "300")
-	pouch(t, "network", "connect", net2, created)
-	pouch(t, "start", created)
+	created := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, created)
+	d.PouchOK(t, "create", "--name", created, "--network", net1, "busybox", "sleep", "300")
+	d.PouchOK(t, "network", "connect", net2, created)
+	d.PouchOK(t, "start", created)
 	c = inspect(t, created)
 	endpointOf(t, c, net1)
 	endpointOf(t, c, net2)
@@ -272,7 +274,7 @@ func TestStaticAddresses(t *testing.T) {
 	if len(n.IPAM.Config) != 1 || n.IPAM.Config[0].Subnet != subnet.String() || n.IPAM.Config[0].IPRange != ipRange.String() || n.IPAM.Config[0].Gateway != gw.String() {
 		t.Errorf("IPAM.Config %+v, want subnet %s range %s gateway %s", n.IPAM.Config, subnet, ipRange, gw)
 	}
-	id, _ := sleeper(t, "--network", name)
+	id, _ := d.Sleeper(t, "--network", name)
 	c := inspect(t, id)
 	ep := endpointOf(t, c, name)
 	if !ipRange.Contains(mustAddr(t, "IPAddress", ep.IPAddress)) || ep.Gateway != gw.String() {
@@ -284,7 +286,7 @@ func TestStaticAddresses(t *testing.T) {
 
 	static := host(subnet, 10) // outside the range, inside the subnet: allowed
 	mac := "02:42:0a:00:00:0a"
-	id2, name2 := sleeper(t, "--network", name, "--ip", static.String(), "--mac-address", mac)
+	id2, name2 := d.Sleeper(t, "--network", name, "--ip", static.String(), "--mac-address", mac)
 	c2 := inspect(t, id2)
 	ep2 := endpointOf(t, c2, name)
 	if ep2.IPAddress != static.String() || ep2.MacAddress != mac || ep2.IPAMConfig == nil || ep2.IPAMConfig.IPv4Address != static.String() {
@@ -294,8 +296,8 @@ func TestStaticAddresses(t *testing.T) {
 		t.Errorf("eth0 %q, want MAC %s", link, mac)
 	}
 	// The address is taken: a second container asking for it fails.
-	dup := uniqueName(t)
-	removeOnCleanup(t, d, dup)
+	dup := testenv.UniqueName(t)
+	d.RemoveContainerOnCleanup(t, dup)
 	if res := d.Pouch(t, nil, "run", "-d", "--name", dup, "--network", name, "--ip", static.String(), "busybox", "sleep", "300"); res.ExitCode == 0 {
 		t.Errorf("a second container got %s: %s", static, res.Combined())
 	}
@@ -303,8 +305,8 @@ func TestStaticAddresses(t *testing.T) {
 		t.Errorf("the first holder of %s now has %s", static, got)
 	}
 	// Once released, it can be taken again.
-	pouch(t, "rm", "-f", name2)
-	if out := sh(t, []string{"--network", name, "--ip", static.String()}, "ip -o -4 addr show eth0"); !strings.Contains(out, static.String()+"/24") {
+	d.PouchOK(t, "rm", "-f", name2)
+	if out := d.Sh(t, []string{"--network", name, "--ip", static.String()}, "ip -o -4 addr show eth0"); !strings.Contains(out, static.String()+"/24") {
 		t.Errorf("reusing %s after rm: %q", static, out)
 	}
 }
@@ -313,7 +315,7 @@ func TestStaticAddresses(t *testing.T) {
 // ls, inspect and rm commands.
 func TestNetworkCreateOptions(t *testing.T) {
 	t.Parallel()
-	bridge := fmt.Sprintf("ptb%d%d", os.Getpid()%100000, nameSeq.Add(1))
+	bridge := fmt.Sprintf("ptb%d%d", os.Getpid()%100000, ifaceSeq.Add(1))
 	name, id, subnet := createNetwork(t, "-d", "bridge", "--label", "team=net", "--label", "solo",
 		"-o", "com.docker.network.driver.mtu=1400", "-o", "com.docker.network.bridge.name="+bridge)
 	n := inspectNet(t, name)
@@ -330,12 +332,12 @@ func TestNetworkCreateOptions(t *testing.T) {
 	if addrs, _ := ifc.Addrs(); !containsAddrString(addrs, fmt.Sprintf("%s/%d", host(subnet, 1), subnet.Bits())) {
 		t.Errorf("bridge %s addresses %v, want %s/%d", bridge, addrs, host(subnet, 1), subnet.Bits())
 	}
-	if out := sh(t, []string{"--network", name}, "cat /sys/class/net/eth0/mtu"); strings.TrimSpace(out) != "1400" {
+	if out := d.Sh(t, []string{"--network", name}, "cat /sys/class/net/eth0/mtu"); strings.TrimSpace(out) != "1400" {
 		t.Errorf("eth0 MTU %q, want 1400", out)
 	}
 
 	// ls: table, -q, --no-trunc, -f.
-	out := pouch(t, "network", "ls")
+	out := d.PouchOK(t, "network", "ls")
 	if hdr := strings.Fields(strings.SplitN(out, "\n", 2)[0]); !slices.Equal(hdr, []string{"NETWORK", "ID", "NAME", "DRIVER", "SCOPE"}) {
 		t.Errorf("network ls header %v", hdr)
 	}
@@ -354,23 +356,23 @@ func TestNetworkCreateOptions(t *testing.T) {
 		{[]string{"-q", "-f", "label=team=other", "-f", "name=" + name}, ""},
 		{[]string{"--format", "{{.Name}} {{.Driver}}", "-f", "name=" + name}, name + " bridge\n"},
 	} {
-		if got := pouch(t, append([]string{"network", "ls"}, tc.args...)...); got != tc.want {
+		if got := d.PouchOK(t, append([]string{"network", "ls"}, tc.args...)...); got != tc.want {
 			t.Errorf("network ls %v: %q, want %q", tc.args, got, tc.want)
 		}
 	}
 	// inspect: a JSON array; --format.
 	var arr []networkJSON
-	if err := json.Unmarshal([]byte(pouch(t, "network", "inspect", name)), &arr); err != nil || len(arr) != 1 || arr[0].ID != id {
+	if err := json.Unmarshal([]byte(d.PouchOK(t, "network", "inspect", name)), &arr); err != nil || len(arr) != 1 || arr[0].ID != id {
 		t.Errorf("network inspect %s: %v %+v", name, err, arr)
 	}
-	if got := pouch(t, "network", "inspect", "-f", "{{.Driver}} {{.Internal}}", name); got != "bridge false\n" {
+	if got := d.PouchOK(t, "network", "inspect", "-f", "{{.Driver}} {{.Internal}}", name); got != "bridge false\n" {
 		t.Errorf("network inspect -f: %q", got)
 	}
 	if res := d.Pouch(t, nil, "network", "inspect", "nosuchnetwork-x"); res.ExitCode == 0 || !strings.Contains(res.Stderr, "nosuchnetwork-x") {
 		t.Errorf("network inspect of an unknown network: exit %d %q", res.ExitCode, res.Combined())
 	}
 	// rm prints the name and takes the bridge away.
-	if got := pouch(t, "network", "rm", name); got != name+"\n" {
+	if got := d.PouchOK(t, "network", "rm", name); got != name+"\n" {
 		t.Errorf("network rm printed %q", got)
 	}
 	if _, err := net.InterfaceByName(bridge); err == nil {
@@ -385,9 +387,9 @@ func TestNetworkCreateOptions(t *testing.T) {
 // gets one that overlaps nothing of the daemon's.
 func TestNetworkAutoSubnet(t *testing.T) {
 	t.Parallel()
-	name := uniqueName(t)
+	name := testenv.UniqueName(t)
 	removeNetworkOnCleanup(t, d, name)
-	pouch(t, "network", "create", name)
+	d.PouchOK(t, "network", "create", name)
 	n := inspectNet(t, name)
 	if len(n.IPAM.Config) != 1 {
 		t.Fatalf("IPAM.Config %+v", n.IPAM.Config)
@@ -402,7 +404,7 @@ func TestNetworkAutoSubnet(t *testing.T) {
 	if gw, err := netip.ParseAddr(n.IPAM.Config[0].Gateway); err != nil || !subnet.Contains(gw) {
 		t.Errorf("gateway %q not in %s", n.IPAM.Config[0].Gateway, subnet)
 	}
-	out := sh(t, []string{"--network", name}, "ip -o -4 addr show eth0")
+	out := d.Sh(t, []string{"--network", name}, "ip -o -4 addr show eth0")
 	if f := strings.Fields(out); len(f) < 4 {
 		t.Errorf("container on %s: %q", subnet, out)
 	} else if p, err := netip.ParsePrefix(f[3]); err != nil || !subnet.Contains(p.Addr()) || p.Bits() != subnet.Bits() {
@@ -415,33 +417,33 @@ func TestNetworkAutoSubnet(t *testing.T) {
 func TestNetworkRemove(t *testing.T) {
 	t.Parallel()
 	name, id, _ := createNetwork(t)
-	_, ctr := sleeper(t, "--network", name)
+	_, ctr := d.Sleeper(t, "--network", name)
 	res := d.Pouch(t, nil, "network", "rm", name)
 	if res.ExitCode == 0 || !strings.Contains(res.Stderr, name) && !strings.Contains(res.Stderr, id[:12]) {
 		t.Errorf("network rm of a network in use: exit %d %q", res.ExitCode, res.Combined())
 	}
-	expectStatus(t, d, []int{http.StatusConflict, http.StatusForbidden}, "DELETE", "/networks/"+name, nil)
+	expectOneOf(t, d, []int{http.StatusConflict, http.StatusForbidden}, "DELETE", "/networks/"+name, nil)
 	inspectNet(t, name)
 	// Once the container stops, the network can go (as Docker).
-	pouch(t, "stop", "-t", "1", ctr)
-	expectStatus(t, d, []int{http.StatusNoContent}, "DELETE", "/networks/"+name, nil)
+	d.PouchOK(t, "stop", "-t", "1", ctr)
+	d.ExpectStatus(t, http.StatusNoContent, "DELETE", "/networks/"+name, nil)
 	if r := d.Do(t, "POST", "/containers/"+ctr+"/start", nil); r.Status < 400 {
 		t.Errorf("starting a container whose network is gone: %d %s", r.Status, r.Body)
 	}
 
 	for _, p := range []string{"bridge", "host", "none"} {
-		expectStatus(t, d, []int{http.StatusForbidden, http.StatusConflict}, "DELETE", "/networks/"+p, nil)
+		expectOneOf(t, d, []int{http.StatusForbidden, http.StatusConflict}, "DELETE", "/networks/"+p, nil)
 		inspectNet(t, p)
 	}
 
 	t.Run("prune", func(t *testing.T) {
-		label := "prune=" + uniqueName(t)
+		label := "prune=" + testenv.UniqueName(t)
 		unused1, _, _ := createNetwork(t, "--label", label)
 		unused2, _, _ := createNetwork(t, "--label", label)
 		used, _, _ := createNetwork(t, "--label", label)
 		other, _, _ := createNetwork(t, "--label", "prune=other")
-		sleeper(t, "--network", used)
-		out := pouch(t, "network", "prune", "-f", "--filter", "label="+label)
+		d.Sleeper(t, "--network", used)
+		out := d.PouchOK(t, "network", "prune", "-f", "--filter", "label="+label)
 		if !strings.Contains(out, "Deleted Networks:") || !strings.Contains(out, unused1) || !strings.Contains(out, unused2) || strings.Contains(out, used) {
 			t.Errorf("network prune: %q, want %s and %s deleted", out, unused1, unused2)
 		}
@@ -457,10 +459,10 @@ func TestNetworkRemove(t *testing.T) {
 			}
 		}
 		// Through the API.
-		label2 := "prune=" + uniqueName(t)
+		label2 := "prune=" + testenv.UniqueName(t)
 		unused3, _, _ := createNetwork(t, "--label", label2)
 		f, _ := json.Marshal(map[string][]string{"label": {label2}})
-		r := expectStatus(t, d, []int{http.StatusOK}, "POST", "/networks/prune?filters="+string(f), nil)
+		r := d.ExpectStatus(t, http.StatusOK, "POST", "/networks/prune?filters="+string(f), nil)
 		var rep struct{ NetworksDeleted []string }
 		r.JSON(t, &rep)
 		if !slices.Equal(rep.NetworksDeleted, []string{unused3}) {

@@ -6,43 +6,17 @@ package restore
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	ctypes "github.com/moby/moby/api/types/container"
+
 	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
-type inspect struct {
-	ID    string `json:"Id"`
-	State struct {
-		Status   string
-		Running  bool
-		Pid      int
-		ExitCode int
-	}
-}
-
-func newDaemon(t *testing.T) *testenv.Daemon {
-	t.Helper()
-	d, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(d.Cleanup)
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.LoadImages(); err != nil {
-		t.Fatal(err)
-	}
-	return d
-}
-
-func run(t *testing.T, d *testenv.Daemon, name string, cmd ...string) inspect {
+func run(t *testing.T, d *testenv.Daemon, name string, cmd ...string) ctypes.InspectResponse {
 	t.Helper()
 	r := d.Do(t, "POST", "/containers/create?name="+name, map[string]any{"Image": "busybox", "Cmd": cmd})
 	if r.Status != 201 {
@@ -51,28 +25,7 @@ func run(t *testing.T, d *testenv.Daemon, name string, cmd ...string) inspect {
 	if r := d.Do(t, "POST", "/containers/"+name+"/start", nil); r.Status != 204 {
 		t.Fatalf("start %s: %d %s", name, r.Status, r.Body)
 	}
-	return get(t, d, name)
-}
-
-func get(t *testing.T, d *testenv.Daemon, name string) inspect {
-	t.Helper()
-	var c inspect
-	r := d.Do(t, "GET", "/containers/"+name+"/json", nil)
-	if r.Status != 200 {
-		t.Fatalf("inspect %s: %d %s", name, r.Status, r.Body)
-	}
-	r.JSON(t, &c)
-	return c
-}
-
-func alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && i+2 < len(s) && s[i+2] != 'Z'
+	return d.Inspect(t, name)
 }
 
 // logLines returns the container's stdout lines (frames decoded).
@@ -96,7 +49,7 @@ func logLines(t *testing.T, d *testenv.Daemon, name string) []string {
 }
 
 func testRestore(t *testing.T, stop func(d *testenv.Daemon)) {
-	d := newDaemon(t)
+	d := testenv.StartDaemon(t, nil)
 	ticker := run(t, d, "ticker", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done")
 	leaver := run(t, d, "leaver", "sh", "-c", "sleep 1; echo bye; exit 3")
 	if !ticker.State.Running || ticker.State.Pid == 0 {
@@ -104,15 +57,15 @@ func testRestore(t *testing.T, stop func(d *testenv.Daemon)) {
 	}
 
 	stop(d)
-	if !alive(ticker.State.Pid) {
+	if !testenv.Alive(ticker.State.Pid) {
 		t.Fatal("the container died with the daemon")
 	}
 	// The leaver exits while no daemon is there.
 	deadline := time.Now().Add(10 * time.Second)
-	for alive(leaver.State.Pid) && time.Now().Before(deadline) {
+	for testenv.Alive(leaver.State.Pid) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if alive(leaver.State.Pid) {
+	if testenv.Alive(leaver.State.Pid) {
 		t.Fatal("leaver did not exit")
 	}
 	time.Sleep(500 * time.Millisecond) // more ticks logged with no daemon
@@ -120,13 +73,13 @@ func testRestore(t *testing.T, stop func(d *testenv.Daemon)) {
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	got := get(t, d, "ticker")
+	got := d.Inspect(t, "ticker")
 	if !got.State.Running || got.State.Pid != ticker.State.Pid {
 		t.Fatalf("ticker after restart: %+v, want running with pid %d", got.State, ticker.State.Pid)
 	}
-	var left inspect
+	var left ctypes.InspectResponse
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if left = get(t, d, "leaver"); left.State.Status == "exited" {
+		if left = d.Inspect(t, "leaver"); left.State.Status == "exited" {
 			break
 		}
 	}
@@ -150,10 +103,10 @@ func testRestore(t *testing.T, stop func(d *testenv.Daemon)) {
 	if r := d.Do(t, "POST", "/containers/ticker/stop?t=1", nil); r.Status != 204 {
 		t.Fatalf("stop after restore: %d %s", r.Status, r.Body)
 	}
-	if alive(ticker.State.Pid) {
+	if testenv.Alive(ticker.State.Pid) {
 		t.Error("ticker still alive after stop")
 	}
-	if got := get(t, d, "ticker"); got.State.Status != "exited" || got.State.ExitCode != 137 && got.State.ExitCode != 143 {
+	if got := d.Inspect(t, "ticker"); got.State.Status != "exited" || got.State.ExitCode != 137 && got.State.ExitCode != 143 {
 		t.Errorf("ticker after stop: %+v", got.State)
 	}
 	for _, n := range []string{"ticker", "leaver"} {
@@ -181,10 +134,10 @@ func TestLiveRestoreAfterSIGTERM(t *testing.T) {
 // A shim killed while the daemon is away: the next pouchd cleans it up and
 // records the container as exited.
 func TestDeadShimIsCleanedUp(t *testing.T) {
-	d := newDaemon(t)
+	d := testenv.StartDaemon(t, nil)
 	c := run(t, d, "orphan", "sleep", "600")
 	d.Kill()
-	shimPid := parentPid(c.State.Pid)
+	shimPid := testenv.ParentPid(c.State.Pid)
 	if shimPid <= 1 {
 		t.Fatalf("no shim above pid %d", c.State.Pid)
 	}
@@ -193,25 +146,11 @@ func TestDeadShimIsCleanedUp(t *testing.T) {
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	got := get(t, d, "orphan")
+	got := d.Inspect(t, "orphan")
 	if got.State.Running {
 		t.Fatalf("container with a dead shim reported running: %+v", got.State)
 	}
 	if r := d.Do(t, "DELETE", "/containers/orphan", nil); r.Status != 204 {
 		t.Fatalf("rm: %d %s", r.Status, r.Body)
 	}
-}
-
-func parentPid(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
 }

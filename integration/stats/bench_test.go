@@ -3,11 +3,12 @@ package stats
 import (
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 const benchContainers = 100
@@ -76,16 +77,14 @@ func BenchmarkStatsNoStream100(b *testing.B) {
 	startBenchContainers(b)
 	b.Run("pouch", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			out := pouch(b, "stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}}")
+			out := d.PouchOK(b, "stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}}")
 			if n := countBenchRows(out); n != benchContainers {
 				b.Fatalf("stats --no-stream listed %d of the %d containers:\n%s", n, benchContainers, out)
 			}
 		}
 	})
 	b.Run("docker", func(b *testing.B) {
-		if _, err := exec.LookPath("docker"); err != nil {
-			b.Skip("docker CLI not installed")
-		}
+		testenv.NeedDocker(b)
 		for i := 0; i < b.N; i++ {
 			r := d.Docker(b, nil, "stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}}")
 			if n := countBenchRows(r.Stdout); r.ExitCode != 0 || n != benchContainers {

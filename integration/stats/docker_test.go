@@ -1,19 +1,18 @@
 package stats
 
 import (
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // The real docker CLI reads stats and processes, and updates limits.
 func TestDockerCLIStatsTopUpdate(t *testing.T) {
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("docker CLI not installed")
-	}
+	testenv.NeedDocker(t)
 	t.Parallel()
-	id, name := runD(t, busy...)
-	_, created := createD(t, "busybox", "sleep", "100")
+	id, name := d.RunDetached(t, busy...)
+	_, created := d.CreateContainer(t, "busybox", "sleep", "100")
 
 	r := d.Docker(t, nil, "update", "-m", "64m", "--cpus", "1.5", name)
 	if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != name {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 // busy is a container that keeps one CPU busy.
@@ -21,10 +23,10 @@ var busy = []string{"busybox", "sh", "-c", "while :; do :; done"}
 
 func TestStatsNoStreamAfterUpdate(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, busy...)
-	pouch(t, "update", "-m", "64m", name)
+	id, name := d.RunDetached(t, busy...)
+	d.PouchOK(t, "update", "-m", "64m", name)
 
-	out := pouch(t, "stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.PIDs}}|{{.ID}}", name)
+	out := d.PouchOK(t, "stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.MemPerc}}|{{.PIDs}}|{{.ID}}", name)
 	f := strings.Split(strings.TrimSpace(out), "|")
 	if len(f) != 6 || f[0] != name || f[5] != id[:12] {
 		t.Fatalf("stats --no-stream: %q", out)
@@ -46,7 +48,7 @@ func TestStatsNoStreamAfterUpdate(t *testing.T) {
 	}
 
 	// The default table, untruncated.
-	out = pouch(t, "stats", "--no-stream", "--no-trunc", name)
+	out = d.PouchOK(t, "stats", "--no-stream", "--no-trunc", name)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !regexp.MustCompile(`^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE / LIMIT\s+MEM %\s+NET I/O\s+BLOCK I/O\s+PIDS$`).MatchString(lines[0]) {
 		t.Fatalf("stats table:\n%s", out)
@@ -55,12 +57,12 @@ func TestStatsNoStreamAfterUpdate(t *testing.T) {
 		t.Fatalf("stats row: %q", lines[1])
 	}
 	// A table of chosen columns, and JSON.
-	out = pouch(t, "container", "stats", "--no-stream", "--format", `table {{.Name}}\t{{.CPUPerc}}`, name)
+	out = d.PouchOK(t, "container", "stats", "--no-stream", "--format", `table {{.Name}}\t{{.CPUPerc}}`, name)
 	if lines = strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !regexp.MustCompile(`^NAME\s+CPU %$`).MatchString(lines[0]) || !strings.HasPrefix(lines[1], name+" ") {
 		t.Fatalf("stats table {{.Name}} {{.CPUPerc}}:\n%s", out)
 	}
 	var row map[string]string
-	if err := json.Unmarshal([]byte(pouch(t, "stats", "--no-stream", "--format", "json", name)), &row); err != nil {
+	if err := json.Unmarshal([]byte(d.PouchOK(t, "stats", "--no-stream", "--format", "json", name)), &row); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"} {
@@ -85,10 +87,10 @@ func percent(t testing.TB, s string) float64 {
 
 func TestStatsSeveralContainers(t *testing.T) {
 	t.Parallel()
-	_, a := runD(t, "busybox", "sleep", "1000")
-	_, b := runD(t, "busybox", "sh", "-c", "sleep 1000 & sleep 1000 & wait")
+	_, a := d.RunDetached(t, "busybox", "sleep", "1000")
+	_, b := d.RunDetached(t, "busybox", "sh", "-c", "sleep 1000 & sleep 1000 & wait")
 	start := time.Now()
-	out := pouch(t, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", a, b)
+	out := d.PouchOK(t, "stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", a, b)
 	// Both samples are taken at once, each over a second.
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("stats --no-stream of two containers took %v", took)
@@ -98,7 +100,7 @@ func TestStatsSeveralContainers(t *testing.T) {
 		t.Fatalf("stats of two containers, in the order given:\n%s", out)
 	}
 	// Without names: the running containers, these two among them.
-	out = pouch(t, "stats", "--no-stream", "--format", "{{.Name}}")
+	out = d.PouchOK(t, "stats", "--no-stream", "--format", "{{.Name}}")
 	if !strings.Contains(out, a+"\n") || !strings.Contains(out, b+"\n") {
 		t.Fatalf("stats --no-stream without names:\n%s", out)
 	}
@@ -106,8 +108,8 @@ func TestStatsSeveralContainers(t *testing.T) {
 
 func TestStatsNetworkCounts(t *testing.T) {
 	t.Parallel()
-	id, _ := runD(t, "busybox", "sleep", "1000")
-	ip := inspect(t, id).NetworkSettings.Networks["bridge"].IPAddress
+	id, _ := d.RunDetached(t, "busybox", "sleep", "1000")
+	ip := d.Inspect(t, id).NetworkSettings.Networks["bridge"].IPAddress
 	if !ip.IsValid() {
 		t.Fatalf("container has no bridge address")
 	}
@@ -125,19 +127,19 @@ func TestStatsNetworkCounts(t *testing.T) {
 		_, _ = conn.Write(payload)
 	}
 	var after ctypes.NetworkStats
-	eventually(t, 5*time.Second, "rx bytes to grow by most of the traffic sent", func() bool {
+	testenv.Eventually(t, 5*time.Second, "rx bytes to grow by most of the traffic sent", func() bool {
 		after = statsAPI(t, id, "stream=false&one-shot=true").Networks["eth0"]
 		return after.RxBytes >= before.RxBytes+30*1000
 	})
 	if after.RxPackets < before.RxPackets+30 || after.TxBytes <= before.TxBytes {
 		t.Fatalf("network counters: before %+v after %+v", before, after)
 	}
-	out := pouch(t, "stats", "--no-stream", "--format", "{{.NetIO}}", id)
+	out := d.PouchOK(t, "stats", "--no-stream", "--format", "{{.NetIO}}", id)
 	if rx, _, _ := strings.Cut(strings.TrimSpace(out), " / "); !strings.HasSuffix(rx, "kB") && !strings.HasSuffix(rx, "MB") {
 		t.Fatalf("NET I/O after 50kB: %q", out)
 	}
 	// Host networking has no counters of its own, as in Docker.
-	hostID, _ := runD(t, "--network", "host", "busybox", "sleep", "1000")
+	hostID, _ := d.RunDetached(t, "--network", "host", "busybox", "sleep", "1000")
 	if n := statsAPI(t, hostID, "stream=false&one-shot=true").Networks; len(n) != 0 {
 		t.Fatalf("host network container has networks %v", n)
 	}
@@ -145,11 +147,11 @@ func TestStatsNetworkCounts(t *testing.T) {
 
 func TestStatsAPI(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, busy...)
+	id, name := d.RunDetached(t, busy...)
 
 	// stream=false: two samples a second apart, the first as "pre".
 	start := time.Now()
-	r := expectStatus(t, http.StatusOK, "GET", "/containers/"+name+"/stats?stream=false", nil)
+	r := d.ExpectStatus(t, http.StatusOK, "GET", "/containers/"+name+"/stats?stream=false", nil)
 	if took := time.Since(start); took < 900*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("stream=false took %v, want about a second", took)
 	}
@@ -210,9 +212,9 @@ func TestStatsAPI(t *testing.T) {
 	if !s.PreRead.IsZero() || s.PreCPUStats.CPUUsage.TotalUsage != 0 || s.CPUStats.CPUUsage.TotalUsage == 0 {
 		t.Fatalf("one-shot sample: preread %v precpu %+v cpu %+v", s.PreRead, s.PreCPUStats, s.CPUStats)
 	}
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/"+id+"/stats?stream=true&one-shot=true", nil)
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/"+id+"/stats?stream=maybe", nil)
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/nosuchcontainer/stats?stream=false", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/"+id+"/stats?stream=true&one-shot=true", nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/"+id+"/stats?stream=maybe", nil)
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/nosuchcontainer/stats?stream=false", nil)
 
 	// The stream (the default): a sample a second, each with the one before.
 	frames := streamStats(t, "/containers/"+id+"/stats", 3)
@@ -260,7 +262,7 @@ func streamStats(t testing.TB, path string, n int) []ctypes.StatsResponse {
 
 func TestStatsOfStoppedContainer(t *testing.T) {
 	t.Parallel()
-	id, name := createD(t, "busybox", "sleep", "100")
+	id, name := d.CreateContainer(t, "busybox", "sleep", "100")
 
 	// As Docker: an empty sample, ID and name only.
 	s := statsAPI(t, id, "stream=false")
@@ -278,18 +280,18 @@ func TestStatsOfStoppedContainer(t *testing.T) {
 
 	format := "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.NetIO}} {{.BlockIO}} {{.PIDs}}"
 	zeros := name + " 0.00% 0B / 0B 0.00% 0B / 0B 0B / 0B 0"
-	if out := pouch(t, "stats", "--no-stream", "--format", format, name); strings.TrimSpace(out) != zeros {
+	if out := d.PouchOK(t, "stats", "--no-stream", "--format", format, name); strings.TrimSpace(out) != zeros {
 		t.Fatalf("stats of a created container: %q, want %q", out, zeros)
 	}
-	if out := pouch(t, "stats", "--no-stream", "-a", "--format", format); !strings.Contains(out, zeros+"\n") {
+	if out := d.PouchOK(t, "stats", "--no-stream", "-a", "--format", format); !strings.Contains(out, zeros+"\n") {
 		t.Fatalf("stats -a lacks the created container:\n%s", out)
 	}
-	if out := pouch(t, "stats", "--no-stream", "--format", "{{.Name}}"); strings.Contains(out, name+"\n") {
+	if out := d.PouchOK(t, "stats", "--no-stream", "--format", "{{.Name}}"); strings.Contains(out, name+"\n") {
 		t.Fatalf("stats without -a lists a created container:\n%s", out)
 	}
 
 	// An unknown container fails the command, and prints no table.
-	res := pouchFails(t, "stats", "--no-stream", name, "nosuchcontainer")
+	res := d.PouchFails(t, "stats", "--no-stream", name, "nosuchcontainer")
 	if !strings.Contains(res.Stderr, "No such container: nosuchcontainer") || res.Stdout != "" {
 		t.Fatalf("stats of an unknown container: %+v", res)
 	}
@@ -297,7 +299,7 @@ func TestStatsOfStoppedContainer(t *testing.T) {
 
 func TestStatsStreams(t *testing.T) {
 	t.Parallel()
-	_, name := runD(t, "busybox", "sleep", "1000")
+	_, name := d.RunDetached(t, "busybox", "sleep", "1000")
 	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(d.BinDir, "pouch"), "-H", d.Host(), "stats", "--format", "{{.Name}} {{.PIDs}}", name)

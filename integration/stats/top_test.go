@@ -10,16 +10,18 @@ import (
 	"time"
 
 	ctypes "github.com/moby/moby/api/types/container"
+
+	"github.com/pouchcontainer/pouch/integration/internal/testenv"
 )
 
 func TestTopShowsTheContainersProcesses(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "busybox", "sh", "-c", "sleep 1001 & sleep 1002 & wait")
-	c := inspect(t, id)
+	id, name := d.RunDetached(t, "busybox", "sh", "-c", "sleep 1001 & sleep 1002 & wait")
+	c := d.Inspect(t, id)
 	// Both sleeps run once the shell forked the first.
 	var out string
-	eventually(t, 10*time.Second, "both sleeps in top", func() bool {
-		out = pouch(t, "top", name)
+	testenv.Eventually(t, 10*time.Second, "both sleeps in top", func() bool {
+		out = d.PouchOK(t, "top", name)
 		return strings.Contains(out, "sleep 1001") && strings.Contains(out, "sleep 1002")
 	})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -38,7 +40,7 @@ func TestTopShowsTheContainersProcesses(t *testing.T) {
 	}
 
 	// ps options after the container.
-	out = pouch(t, "top", name, "-o", "pid,comm")
+	out = d.PouchOK(t, "top", name, "-o", "pid,comm")
 	lines = strings.Split(strings.TrimSpace(out), "\n")
 	if h := strings.Fields(lines[0]); len(h) != 2 || h[0] != "PID" || h[1] != "COMMAND" {
 		t.Fatalf("top -o pid,comm header %q", lines[0])
@@ -47,12 +49,12 @@ func TestTopShowsTheContainersProcesses(t *testing.T) {
 		t.Fatalf("top -o pid,comm:\n%s", out)
 	}
 	// The same through `pouch container top` and BSD-style options.
-	if out = pouch(t, "container", "top", name, "aux"); !strings.Contains(out, "USER") || !strings.Contains(out, "sleep 1002") {
+	if out = d.PouchOK(t, "container", "top", name, "aux"); !strings.Contains(out, "USER") || !strings.Contains(out, "sleep 1002") {
 		t.Fatalf("container top aux:\n%s", out)
 	}
 
 	// The API's JSON.
-	r := expectStatus(t, http.StatusOK, "GET", "/containers/"+id+"/top?ps_args="+url.QueryEscape("-o pid,args"), nil)
+	r := d.ExpectStatus(t, http.StatusOK, "GET", "/containers/"+id+"/top?ps_args="+url.QueryEscape("-o pid,args"), nil)
 	var top ctypes.TopResponse
 	r.JSON(t, &top)
 	if len(top.Titles) != 2 || top.Titles[0] != "PID" || top.Titles[1] != "COMMAND" || len(top.Processes) != 3 {
@@ -64,37 +66,37 @@ func TestTopShowsTheContainersProcesses(t *testing.T) {
 		}
 	}
 	// A paused container's processes are listed too, as Docker.
-	pouch(t, "pause", name)
-	if out = pouch(t, "top", name); !strings.Contains(out, "sleep 1001") {
+	d.PouchOK(t, "pause", name)
+	if out = d.PouchOK(t, "top", name); !strings.Contains(out, "sleep 1001") {
 		t.Fatalf("top of a paused container:\n%s", out)
 	}
-	pouch(t, "unpause", name)
+	d.PouchOK(t, "unpause", name)
 }
 
 func TestTopErrors(t *testing.T) {
 	t.Parallel()
-	id, name := createD(t, "busybox", "sleep", "100")
-	r := expectStatus(t, http.StatusConflict, "GET", "/containers/"+id+"/top", nil)
+	id, name := d.CreateContainer(t, "busybox", "sleep", "100")
+	r := d.ExpectStatus(t, http.StatusConflict, "GET", "/containers/"+id+"/top", nil)
 	if !strings.Contains(r.Message(), "is not running") {
 		t.Fatalf("top of a created container: %s", r.Message())
 	}
-	if res := pouchFails(t, "top", name); !strings.Contains(res.Stderr, "is not running") {
+	if res := d.PouchFails(t, "top", name); !strings.Contains(res.Stderr, "is not running") {
 		t.Fatalf("pouch top of a created container: %+v", res)
 	}
-	expectStatus(t, http.StatusNotFound, "GET", "/containers/nosuchcontainer/top", nil)
-	if res := pouchFails(t, "top", "nosuchcontainer"); !strings.Contains(res.Stderr, "No such container") {
+	d.ExpectStatus(t, http.StatusNotFound, "GET", "/containers/nosuchcontainer/top", nil)
+	if res := d.PouchFails(t, "top", "nosuchcontainer"); !strings.Contains(res.Stderr, "No such container") {
 		t.Fatalf("pouch top of an unknown container: %+v", res)
 	}
-	if res := pouchFails(t, "top"); !strings.Contains(res.Stderr, "requires at least 1 argument") {
+	if res := d.PouchFails(t, "top"); !strings.Contains(res.Stderr, "requires at least 1 argument") {
 		t.Fatalf("pouch top without a container: %+v", res)
 	}
 
-	_, running := runD(t, "busybox", "sleep", "100")
+	_, running := d.RunDetached(t, "busybox", "sleep", "100")
 	// Bad ps options are the user's error, with ps's own words.
-	r = expectStatus(t, http.StatusBadRequest, "GET", "/containers/"+running+"/top?ps_args=--no-such-option", nil)
+	r = d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/"+running+"/top?ps_args=--no-such-option", nil)
 	if !strings.Contains(r.Message(), "ps") {
 		t.Fatalf("bad ps options: %s", r.Message())
 	}
 	// Renaming a column to PID would fool the filter.
-	expectStatus(t, http.StatusBadRequest, "GET", "/containers/"+running+"/top?ps_args="+url.QueryEscape("-o comm=PID"), nil)
+	d.ExpectStatus(t, http.StatusBadRequest, "GET", "/containers/"+running+"/top?ps_args="+url.QueryEscape("-o comm=PID"), nil)
 }

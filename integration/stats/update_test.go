@@ -27,8 +27,8 @@ func cpuQuota(t testing.TB, id string) string {
 
 func TestUpdateRunningContainer(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "busybox", "sleep", "1000")
-	if got := pouch(t, "update", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", "--cpu-shares", "512", name); got != name+"\n" {
+	id, name := d.RunDetached(t, "busybox", "sleep", "1000")
+	if got := d.PouchOK(t, "update", "-m", "64m", "--cpus", "0.5", "--pids-limit", "50", "--cpu-shares", "512", name); got != name+"\n" {
 		t.Fatalf("update printed %q, want the name", got)
 	}
 	if got := memoryLimit(t, id); got != "67108864" {
@@ -51,36 +51,36 @@ func TestUpdateRunningContainer(t *testing.T) {
 			}
 		}
 	}
-	hc := inspect(t, id).HostConfig
+	hc := d.Inspect(t, id).HostConfig
 	if hc.Memory != 64*mib || hc.NanoCPUs != 5e8 || hc.PidsLimit == nil || *hc.PidsLimit != 50 || hc.CPUShares != 512 {
 		t.Fatalf("inspect after update: memory %d cpus %d pids %v shares %d", hc.Memory, hc.NanoCPUs, hc.PidsLimit, hc.CPUShares)
 	}
 
 	// Raising memory above the default swap moves the swap along.
-	pouch(t, "update", "-m", "128m", name)
+	d.PouchOK(t, "update", "-m", "128m", name)
 	if got := memoryLimit(t, id); got != "134217728" {
 		t.Fatalf("memory limit after raising it: %s", got)
 	}
 	// Unlimited pids, a restart policy.
-	pouch(t, "container", "update", "--pids-limit", "-1", "--restart", "on-failure:3", name)
+	d.PouchOK(t, "container", "update", "--pids-limit", "-1", "--restart", "on-failure:3", name)
 	if got := cgroupFile(t, id, "pids", "pids.max", "pids.max"); got != "max" {
 		t.Fatalf("pids.max after --pids-limit -1: %s", got)
 	}
-	hc = inspect(t, id).HostConfig
+	hc = d.Inspect(t, id).HostConfig
 	if hc.RestartPolicy.Name != "on-failure" || hc.RestartPolicy.MaximumRetryCount != 3 || hc.Memory != 128*mib || hc.NanoCPUs != 5e8 {
 		t.Fatalf("inspect after the second update: %+v memory %d", hc.RestartPolicy, hc.Memory)
 	}
 
 	// A paused container is updated too.
-	pouch(t, "pause", name)
-	pouch(t, "update", "-m", "96m", name)
-	pouch(t, "unpause", name)
+	d.PouchOK(t, "pause", name)
+	d.PouchOK(t, "update", "-m", "96m", name)
+	d.PouchOK(t, "unpause", name)
 	if got := memoryLimit(t, id); got != "100663296" {
 		t.Fatalf("memory limit after updating the paused container: %s", got)
 	}
 
 	// The API.
-	r := expectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/update", map[string]any{"CpuShares": 256})
+	r := d.ExpectStatus(t, http.StatusOK, "POST", "/containers/"+id+"/update", map[string]any{"CpuShares": 256})
 	if strings.TrimSpace(string(r.Body)) != `{"Warnings":[]}` {
 		t.Fatalf("update answer: %s", r.Body)
 	}
@@ -88,8 +88,8 @@ func TestUpdateRunningContainer(t *testing.T) {
 
 func TestUpdateCPUPeriodAndQuota(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "busybox", "sleep", "1000")
-	pouch(t, "update", "--cpu-period", "50000", "--cpu-quota", "25000", name)
+	id, name := d.RunDetached(t, "busybox", "sleep", "1000")
+	d.PouchOK(t, "update", "--cpu-period", "50000", "--cpu-quota", "25000", name)
 	if !cgroupV2() {
 		if got := cgroupFile(t, id, "cpu", "cpu.cfs_period_us", ""); got != "50000" {
 			t.Fatalf("period: %s", got)
@@ -99,21 +99,21 @@ func TestUpdateCPUPeriodAndQuota(t *testing.T) {
 		t.Fatalf("quota: %s", got)
 	}
 	// --cpus cannot follow a period or quota, as in Docker.
-	res := pouchFails(t, "update", "--cpus", "1", name)
+	res := d.PouchFails(t, "update", "--cpus", "1", name)
 	if !strings.Contains(res.Stderr, "Nano CPUs cannot be updated as CPU Period has already been set") {
 		t.Fatalf("--cpus after --cpu-period: %+v", res)
 	}
-	r := expectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/update", map[string]any{"NanoCpus": 1e9})
+	r := d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+id+"/update", map[string]any{"NanoCpus": 1e9})
 	if !strings.Contains(r.Message(), "Cannot update container "+id) {
 		t.Fatalf("conflict message: %s", r.Message())
 	}
 	// Nor the other way round.
-	_, withCPUs := runD(t, "--cpus", "0.5", "busybox", "sleep", "1000")
-	if res := pouchFails(t, "update", "--cpu-quota", "20000", withCPUs); !strings.Contains(res.Stderr, "CPU Quota cannot be updated as NanoCPUs has already been set") {
+	_, withCPUs := d.RunDetached(t, "--cpus", "0.5", "busybox", "sleep", "1000")
+	if res := d.PouchFails(t, "update", "--cpu-quota", "20000", withCPUs); !strings.Contains(res.Stderr, "CPU Quota cannot be updated as NanoCPUs has already been set") {
 		t.Fatalf("--cpu-quota after --cpus: %+v", res)
 	}
 	// -1 lifts the quota.
-	pouch(t, "update", "--cpu-quota", "-1", name)
+	d.PouchOK(t, "update", "--cpu-quota", "-1", name)
 	if got := cpuQuota(t, id); got != "-1" && got != "max" {
 		t.Fatalf("quota after -1: %s", got)
 	}
@@ -121,13 +121,13 @@ func TestUpdateCPUPeriodAndQuota(t *testing.T) {
 
 func TestUpdateStoppedContainerAppliesAtStart(t *testing.T) {
 	t.Parallel()
-	id, name := createD(t, "busybox", "sleep", "1000")
-	pouch(t, "update", "-m", "32m", "--pids-limit", "20", name)
-	hc := inspect(t, id).HostConfig
+	id, name := d.CreateContainer(t, "busybox", "sleep", "1000")
+	d.PouchOK(t, "update", "-m", "32m", "--pids-limit", "20", name)
+	hc := d.Inspect(t, id).HostConfig
 	if hc.Memory != 32*mib || hc.PidsLimit == nil || *hc.PidsLimit != 20 {
 		t.Fatalf("inspect after updating a created container: memory %d pids %v", hc.Memory, hc.PidsLimit)
 	}
-	pouch(t, "start", name)
+	d.PouchOK(t, "start", name)
 	if got := memoryLimit(t, id); got != "33554432" {
 		t.Fatalf("memory limit at start: %s", got)
 	}
@@ -135,14 +135,14 @@ func TestUpdateStoppedContainerAppliesAtStart(t *testing.T) {
 		t.Fatalf("pids.max at start: %s", got)
 	}
 	// Stopped after a run: the record changes, the next start applies it.
-	pouch(t, "stop", "-t", "0", name)
-	pouch(t, "update", "-m", "48m", name)
-	pouch(t, "start", name)
+	d.PouchOK(t, "stop", "-t", "0", name)
+	d.PouchOK(t, "update", "-m", "48m", name)
+	d.PouchOK(t, "start", name)
 	if got := memoryLimit(t, id); got != "50331648" {
 		t.Fatalf("memory limit at restart: %s", got)
 	}
 	// The update is in the persisted record.
-	if hc = inspect(t, id).HostConfig; hc.Memory != 48*mib {
+	if hc = d.Inspect(t, id).HostConfig; hc.Memory != 48*mib {
 		t.Fatalf("inspect: memory %d", hc.Memory)
 	}
 	b, err := os.ReadFile(filepath.Join(d.Home, "containers", id, "config.json"))
@@ -153,10 +153,10 @@ func TestUpdateStoppedContainerAppliesAtStart(t *testing.T) {
 
 func TestUpdateErrors(t *testing.T) {
 	t.Parallel()
-	id, name := runD(t, "busybox", "sleep", "1000")
+	id, name := d.RunDetached(t, "busybox", "sleep", "1000")
 
-	expectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer/update", map[string]any{"Memory": 64 * mib})
-	if res := pouchFails(t, "update", "-m", "64m", "nosuchcontainer"); !strings.Contains(res.Stderr, "No such container") {
+	d.ExpectStatus(t, http.StatusNotFound, "POST", "/containers/nosuchcontainer/update", map[string]any{"Memory": 64 * mib})
+	if res := d.PouchFails(t, "update", "-m", "64m", "nosuchcontainer"); !strings.Contains(res.Stderr, "No such container") {
 		t.Fatalf("update of an unknown container: %+v", res)
 	}
 	bad := []struct {
@@ -174,14 +174,14 @@ func TestUpdateErrors(t *testing.T) {
 		{map[string]any{"RestartPolicy": map[string]any{"Name": "always", "MaximumRetryCount": 3}}, "maximum retry count"},
 	}
 	for _, b := range bad {
-		r := expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/update", b.body)
+		r := d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/update", b.body)
 		if !strings.Contains(r.Message(), b.want) {
 			t.Errorf("update %v: %q, want it to mention %q", b.body, r.Message(), b.want)
 		}
 	}
-	expectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/update", "{not json")
+	d.ExpectStatus(t, http.StatusBadRequest, "POST", "/containers/"+id+"/update", "{not json")
 	// Nothing changed.
-	if hc := inspect(t, id).HostConfig; hc.Memory != 0 || hc.NanoCPUs != 0 || hc.RestartPolicy.Name != "no" {
+	if hc := d.Inspect(t, id).HostConfig; hc.Memory != 0 || hc.NanoCPUs != 0 || hc.RestartPolicy.Name != "no" {
 		t.Fatalf("refused updates changed the container: %+v", hc.Resources)
 	}
 	if got := memoryLimit(t, id); got == "6291456" || got == "1048576" {
@@ -189,37 +189,37 @@ func TestUpdateErrors(t *testing.T) {
 	}
 
 	// The CLI's own checks.
-	if res := pouchFails(t, "update", name); !strings.Contains(res.Stderr, "you must provide one or more flags") {
+	if res := d.PouchFails(t, "update", name); !strings.Contains(res.Stderr, "you must provide one or more flags") {
 		t.Fatalf("update without flags: %+v", res)
 	}
-	if res := pouchFails(t, "update", "--restart", "sometimes", name); res.ExitCode != 125 {
+	if res := d.PouchFails(t, "update", "--restart", "sometimes", name); res.ExitCode != 125 {
 		t.Fatalf("update --restart sometimes: %+v", res)
 	}
-	if res := pouchFails(t, "update", "-m", "lots", name); res.ExitCode != 125 {
+	if res := d.PouchFails(t, "update", "-m", "lots", name); res.ExitCode != 125 {
 		t.Fatalf("update -m lots: %+v", res)
 	}
-	if res := pouchFails(t, "update", "-m", "1m", name); !strings.Contains(res.Stderr, "6MB") {
+	if res := d.PouchFails(t, "update", "-m", "1m", name); !strings.Contains(res.Stderr, "6MB") {
 		t.Fatalf("update -m 1m: %+v", res)
 	}
 
 	// A swap limit the user set must move with the memory limit.
-	_, swapped := runD(t, "-m", "32m", "--memory-swap", "64m", "busybox", "sleep", "1000")
-	if res := pouchFails(t, "update", "-m", "128m", swapped); !strings.Contains(res.Stderr, "Memory limit should be smaller than already set memoryswap limit") {
+	_, swapped := d.RunDetached(t, "-m", "32m", "--memory-swap", "64m", "busybox", "sleep", "1000")
+	if res := d.PouchFails(t, "update", "-m", "128m", swapped); !strings.Contains(res.Stderr, "Memory limit should be smaller than already set memoryswap limit") {
 		t.Fatalf("update -m above the swap limit: %+v", res)
 	}
-	pouch(t, "update", "-m", "128m", "--memory-swap", "256m", swapped)
+	d.PouchOK(t, "update", "-m", "128m", "--memory-swap", "256m", swapped)
 
 	// An --rm container keeps restart policy "no".
-	rmID := strings.TrimSpace(pouch(t, "run", "-d", "--rm", "busybox", "sleep", "1000"))
-	removeOnCleanup(t, rmID)
-	r := expectStatus(t, http.StatusConflict, "POST", "/containers/"+rmID+"/update", ctypes.UpdateConfig{RestartPolicy: ctypes.RestartPolicy{Name: "always"}})
+	rmID := strings.TrimSpace(d.PouchOK(t, "run", "-d", "--rm", "busybox", "sleep", "1000"))
+	d.RemoveContainerOnCleanup(t, rmID)
+	r := d.ExpectStatus(t, http.StatusConflict, "POST", "/containers/"+rmID+"/update", ctypes.UpdateConfig{RestartPolicy: ctypes.RestartPolicy{Name: "always"}})
 	if !strings.Contains(r.Message(), "Restart policy cannot be updated because AutoRemove is enabled for the container") {
 		t.Fatalf("restart policy of an --rm container: %s", r.Message())
 	}
-	pouch(t, "update", "--restart", "no", "-m", "64m", rmID)
+	d.PouchOK(t, "update", "--restart", "no", "-m", "64m", rmID)
 
 	// Several containers: the failures are reported, the others updated.
-	res := pouchFails(t, "update", "-m", "80m", name, "nosuchcontainer")
+	res := d.PouchFails(t, "update", "-m", "80m", name, "nosuchcontainer")
 	if res.Stdout != name+"\n" || !strings.Contains(res.Stderr, "No such container") {
 		t.Fatalf("update of a good and a bad container: %+v", res)
 	}

@@ -359,10 +359,7 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 		if !opts.Force {
 			return fmt.Errorf("cannot remove container %q: container is restarting: stop the container before removing or force remove: %w", c.Name, errdefs.ErrConflict)
 		}
-		c.op.Lock()
-		c.cancelRestart()
-		_ = c.setState(func(st *State) { st.Status = ctypes.StateExited })
-		c.op.Unlock()
+		c.stopPendingRestart(false)
 	}
 	if c.state().Running() {
 		if !opts.Force {

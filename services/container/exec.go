@@ -37,6 +37,9 @@ type Exec struct {
 	pid      int
 	shim     *shim.Shim
 	done     chan struct{} // closed once it has exited (or failed to start)
+	// killOnStart: its caller gave up (a health probe's timeout) before
+	// it started; it is killed as soon as it does.
+	killOnStart bool
 }
 
 // ExecView is a consistent copy of an exec's state.
@@ -220,7 +223,11 @@ func (s *Service) runExec(ctx context.Context, e *Exec, detach bool, consoleSize
 	}
 	e.mu.Lock()
 	e.running, e.pid, e.shim = true, int(pid), sh
+	kill := e.killOnStart
 	e.mu.Unlock()
+	if kill {
+		_ = sh.KillExec(ctx, e.ID, syscall.SIGKILL)
+	}
 	if listed, _ := s.execs.get(e.ID); listed == e { // not health probes, as Docker
 		s.publish(c, "exec_start: "+strings.Join(e.Config.Cmd, " "), map[string]string{"execID": e.ID})
 	}

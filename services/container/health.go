@@ -44,17 +44,20 @@ func healthConfig(cfg *ctypes.Config) *ctypes.HealthConfig {
 	return &out
 }
 
-// mergeHealthcheck merges the request's health check with the image's as
-// Docker does: no request inherits the image's; a request without a test
-// inherits the test and overrides the timings it sets.
+// mergeHealthcheck merges the request's health check with the image's
+// field by field, as Docker does: what the request sets wins, the rest is
+// the image's.
 func mergeHealthcheck(req, img *ctypes.HealthConfig) *ctypes.HealthConfig {
 	if req == nil {
 		return img
 	}
-	if len(req.Test) > 0 || img == nil {
+	if img == nil || (len(req.Test) > 0 && req.Test[0] == "NONE") {
 		return req
 	}
 	out := *img
+	if len(req.Test) > 0 {
+		out.Test = req.Test
+	}
 	if req.Interval != 0 {
 		out.Interval = req.Interval
 	}
@@ -121,7 +124,9 @@ func (s *Service) monitorHealth(c *Container, r *run) {
 		defer s.wg.Done()
 		for {
 			wait := h.Interval
-			if time.Since(started) < h.StartPeriod {
+			if time.Since(started) < h.StartPeriod && c.healthStarting() {
+				// As Docker: the start interval only until the first
+				// success (or the end of the start period).
 				wait = min(h.StartInterval, h.Interval)
 			}
 			timer := time.NewTimer(wait)
@@ -143,6 +148,12 @@ func (s *Service) monitorHealth(c *Container, r *run) {
 			s.recordHealth(c, h, res, time.Since(started) < h.StartPeriod)
 		}
 	}()
+}
+
+// healthStarting reports whether the health status is still "starting".
+func (c *Container) healthStarting() bool {
+	st := c.state()
+	return st.Health == nil || st.Health.Status == ctypes.Starting
 }
 
 // probe runs the health check command once.
@@ -178,6 +189,7 @@ func (s *Service) probe(c *Container, h *ctypes.HealthConfig) *ctypes.Healthchec
 	case <-ctx.Done():
 		e.mu.Lock()
 		sh := e.shim
+		e.killOnStart = true // if it has not started yet, it is killed as it does
 		e.mu.Unlock()
 		if sh != nil {
 			_ = sh.KillExec(s.background(), e.ID, syscall.SIGKILL)

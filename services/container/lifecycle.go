@@ -137,6 +137,12 @@ func (s *Service) start(ctx context.Context, c *Container) (retErr error) {
 		_ = os.RemoveAll(bundle)
 		s.removeCgroups(c.ID)
 	}
+	if _, err := os.Stat(bundle); err == nil {
+		// A run that was not torn down (the daemon stopped in the middle,
+		// or its shim died): the runtime's state of it goes first.
+		_, _ = s.shims.Cleanup(ctx, c.ID, bundle)
+		_ = mount.UnmountAll(rootfs, 0)
+	}
 	_ = os.RemoveAll(bundle) // a crash during a previous start may have left one
 	if err := os.MkdirAll(rootfs, 0o700); err != nil {
 		return err
@@ -298,6 +304,12 @@ func (s *Service) watch(c *Container, sh *shim.Shim) {
 			}
 			log.L.WithError(err).WithField("container", c.ID).Warn("waiting for task")
 			exit = shim.Exit{Status: 255, ExitedAt: time.Now()}
+			// The shim died: its delete action cleans runc's state (else
+			// the next start finds the container "already exists") and
+			// knows how the process ended.
+			if e, cerr := s.shims.Cleanup(s.background(), c.ID, c.bundle); cerr == nil {
+				exit = *e
+			}
 		}
 		s.handleExit(s.background(), c, exit)
 	}()
@@ -313,11 +325,13 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	// Read before the runtime deletes the cgroup: the kernel's count is
 	// certain where the shim's OOM event is best effort.
 	oomKilled := s.oomKills(c.ID) > 0
+	deleteFailed := false
 	deleteTask := func() {
 		if sh == nil {
 			return
 		}
 		if _, err := sh.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			deleteFailed = true
 			log.G(ctx).WithError(err).WithField("container", c.ID).Debug("delete task")
 		}
 	}
@@ -377,6 +391,12 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	}
 	if !deleted {
 		deleteTask()
+	}
+	if deleteFailed && s.closing.Load() {
+		// The daemon is stopping and let go of the shim: the shim, runc's
+		// state, the bundle and the network stay for the next daemon,
+		// which finishes this teardown at its start (cleanupStaleRun).
+		return
 	}
 	if sh != nil {
 		_ = sh.Shutdown(ctx)
@@ -504,12 +524,7 @@ func (s *Service) stop(ctx context.Context, ref string, opts StopOptions) error 
 	if err != nil {
 		return err
 	}
-	if c.state().Status == ctypes.StateRestarting {
-		// Waiting to be restarted: stopping means not restarting.
-		c.op.Lock()
-		c.cancelRestart()
-		_ = c.setState(func(st *State) { st.ManualStop = true; st.Status = ctypes.StateExited })
-		c.op.Unlock()
+	if c.state().Status == ctypes.StateRestarting && c.stopPendingRestart(true) {
 		return nil
 	}
 	if !c.state().Running() {
@@ -573,13 +588,22 @@ func (s *Service) Kill(ctx context.Context, ref string, sig syscall.Signal) erro
 	if err != nil {
 		return err
 	}
-	if !c.state().Running() {
+	// No early "is it running" check: a start in progress holds c.op,
+	// and a signal sent right after the process started (the client saw
+	// its first output) must wait for it rather than be refused.
+	if st := c.state(); !st.Running() && st.Status != ctypes.StateCreated && st.Status != ctypes.StateExited {
 		return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", ref, c.ID, errdefs.ErrConflict)
 	}
 	if sig == syscall.SIGKILL || sig == syscall.SIGTERM || sig == syscall.SIGINT {
 		_ = c.setState(func(st *State) { st.ManualStop = true })
 	}
-	return s.signal(ctx, c, sig, sig == syscall.SIGKILL)
+	if err := s.signal(ctx, c, sig, sig == syscall.SIGKILL); err != nil {
+		if errdefs.IsConflict(err) {
+			return fmt.Errorf("cannot kill container: %s: container %s is not running: %w", ref, c.ID, errdefs.ErrConflict)
+		}
+		return err
+	}
+	return nil
 }
 
 func (s *Service) signal(ctx context.Context, c *Container, sig syscall.Signal, all bool) error {

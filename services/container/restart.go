@@ -74,6 +74,15 @@ func (s *Service) scheduleRestart(c *Container, ran time.Duration) {
 		case <-s.stopping:
 			return
 		}
+		// Not before the daemon's start-up cleanup is done: it removes
+		// the network namespaces of containers that are not running.
+		select {
+		case <-s.restored:
+		case <-cancel:
+			return
+		case <-s.stopping:
+			return
+		}
 		s.restartNow(c, cancel)
 	}()
 }
@@ -88,6 +97,24 @@ func (c *Container) cancelRestart() bool {
 	}
 	close(c.restart.cancel)
 	c.restart.cancel = nil
+	return true
+}
+
+// stopPendingRestart cancels a restart the policy scheduled and marks the
+// container exited. It reports false when the container is no longer
+// waiting (the restart already started it): the caller stops it as a
+// running container.
+func (c *Container) stopPendingRestart(manual bool) bool {
+	c.op.Lock()
+	defer c.op.Unlock()
+	if c.state().Status != ctypes.StateRestarting {
+		return false
+	}
+	c.cancelRestart()
+	_ = c.setState(func(st *State) {
+		st.Status = ctypes.StateExited
+		st.ManualStop = st.ManualStop || manual
+	})
 	return true
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	cmount "github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -60,6 +61,7 @@ type Service struct {
 	wg       sync.WaitGroup // background exit watchers and removals
 	closing  atomic.Bool    // the daemon is stopping: shim connections close on purpose
 	stopping chan struct{}  // closed when the daemon stops: pending restarts are dropped
+	restored chan struct{}  // closed once Restore is done: restarts wait for it
 }
 
 // New returns the service; call Restore before serving.
@@ -76,6 +78,7 @@ func New(cfg Config, images Images, sn snapshots.Snapshotter, shims *shim.Manage
 		cfg: cfg, images: images, snapshots: sn, shims: shims, gc: gc,
 		byID: map[string]*Container{}, names: map[string]string{},
 		stopping: make(chan struct{}),
+		restored: make(chan struct{}),
 	}, nil
 }
 
@@ -210,6 +213,7 @@ func (s *Service) Restore(ctx context.Context) error {
 		}
 		s.networks.Cleanup(ctx, running)
 	}
+	close(s.restored)
 	s.restartOnBoot(ctx)
 	return nil
 }
@@ -217,6 +221,11 @@ func (s *Service) Restore(ctx context.Context) error {
 func (s *Service) reconnect(ctx context.Context, c *Container) {
 	st := c.state()
 	if !st.Running() {
+		// A run whose exit was recorded but whose teardown the daemon
+		// did not finish leaves its shim, runc's state and the bundle.
+		if _, err := os.Stat(c.bundle); err == nil {
+			s.cleanupStaleRun(ctx, c)
+		}
 		return // a pending restart is restartOnBoot's
 	}
 	l := log.G(ctx).WithField("container", c.ID)
@@ -264,6 +273,28 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 	}
 	l.Info("shim of container was gone; recorded its exit")
 	s.handleExit(context.WithoutCancel(ctx), c, *exit)
+}
+
+// cleanupStaleRun finishes the teardown of a run that ended while the
+// daemon went down: the shim (if it still lives) deletes the task and
+// exits, or its delete action cleans runc's state; then the rootfs and
+// bundle go.
+func (s *Service) cleanupStaleRun(ctx context.Context, c *Container) {
+	l := log.G(ctx).WithField("container", c.ID)
+	l.Info("finishing the teardown of a run that ended while the daemon was away")
+	if sh, err := s.shims.Connect(ctx, c.ID, c.bundle); err == nil {
+		_, _ = sh.Delete(ctx)
+		_ = sh.Shutdown(ctx)
+	} else if _, err := s.shims.Cleanup(ctx, c.ID, c.bundle); err != nil {
+		l.WithError(err).Debug("cleaning up the stale run's shim")
+	}
+	_ = cmount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
+	_ = os.RemoveAll(c.bundle)
+	s.removeCgroups(c.ID)
+	c.mu.Lock()
+	c.Network.SandboxKey, c.Network.Endpoints = "", nil
+	_ = c.save()
+	c.mu.Unlock()
 }
 
 // background is the context of work the service does on its own (exit

@@ -1,7 +1,11 @@
 // Package testenv runs a real pouchd for integration tests: a temporary
 // home with short socket paths, its own cgroup parent, test images built
 // from the host's static busybox, and a cleanup that leaves no container,
-// process, mount or cgroup behind.
+// process, mount or cgroup behind. Main (a package's TestMain) and
+// StartDaemon (one test's own daemon) set daemons up; helpers.go holds
+// what the test packages share: the CLIs run to success, containers with
+// unique names removed when the test ends, checked API calls, inspect
+// into moby's types and bounded waits.
 package testenv
 
 import (
@@ -386,17 +390,7 @@ func KillProcessesUnder(dir string) {
 // UnmountUnder unmounts everything mounted below dir, deepest first.
 func UnmountUnder(dir string) {
 	for i := 0; i < 5; i++ {
-		b, err := os.ReadFile("/proc/self/mountinfo")
-		if err != nil {
-			return
-		}
-		var found []string
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-				found = append(found, f[4])
-			}
-		}
+		found := MountsUnder(dir)
 		if len(found) == 0 {
 			return
 		}
@@ -431,37 +425,4 @@ func CgroupExists(name string) bool {
 		}
 	}
 	return false
-}
-
-// Main runs a package's tests against one daemon with the test images
-// loaded, then cleans up. Use from TestMain: os.Exit(testenv.Main(m, &d)).
-func Main(m *testing.M, d **Daemon) int {
-	daemon, err := New()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	defer daemon.Cleanup()
-	if err := daemon.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	if err := daemon.LoadImages(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration:", err)
-		return 1
-	}
-	*d = daemon
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "--- pouchd log ---\n%s\n", tail(daemon.Log(), 200))
-	}
-	return code
-}
-
-func tail(s string, lines int) string {
-	parts := strings.Split(s, "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return strings.Join(parts, "\n")
 }
