@@ -156,10 +156,13 @@ func (s *Service) Export(ctx context.Context, ref string, w io.Writer) error {
 }
 
 // openFS opens the container's root filesystem: the mounted rootfs of a
-// running container, or its snapshot mounted for the occasion. The
-// container's lifecycle lock is held until release, so the container does
-// not start, exit or go away meanwhile, and operations on one container
-// (such as two copies into a stopped one) take turns.
+// running container, or its snapshot mounted for the occasion. For a
+// stopped container the lifecycle lock is held until release, so it does
+// not start or go away meanwhile, and operations on it take turns. A
+// running container's lifecycle lock is let go once the rootfs is open
+// (a slow client must not hold up kill, stop or the exit's handling):
+// its fs read lock keeps the exit's teardown from unmounting the rootfs
+// until release.
 func (s *Service) openFS(ctx context.Context, ref string) (_ *Container, _ *rootFS, release func(), retErr error) {
 	c, err := s.Get(ref)
 	if err != nil {
@@ -196,6 +199,9 @@ func (s *Service) openFS(ctx context.Context, ref string) (_ *Container, _ *root
 		if ok, err := mountinfo.Mounted(dir); err != nil || !ok {
 			return nil, nil, nil, fmt.Errorf("root filesystem of running container %s is not mounted: %w", c.ID, errdefs.ErrUnavailable)
 		}
+		c.fs.RLock()
+		undo[0] = c.fs.RUnlock
+		c.op.Unlock()
 	} else {
 		mounts, err := s.snapshots.Mounts(ctx, c.SnapshotKey)
 		if err != nil {

@@ -44,6 +44,9 @@ func (s State) Running() bool {
 type Container struct {
 	op sync.Mutex // serialises start, exit handling and removal
 	mu sync.RWMutex
+	// fs is held (read) by file operations on a running container's
+	// rootfs; the exit's teardown takes it before unmounting the rootfs.
+	fs sync.RWMutex
 
 	ID             string
 	Name           string

@@ -379,6 +379,19 @@ func (s *Service) Remove(ctx context.Context, ref string, opts RemoveOptions) er
 	return s.remove(ctx, c, opts.RemoveVolumes)
 }
 
+// runningRunDone is currentRunDone for a stop: a container waiting to be
+// restarted has no run in progress to wait for.
+func (c *Container) runningRunDone() <-chan struct{} {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.State.Running() {
+		return c.run.done
+	}
+	closed := make(chan struct{})
+	close(closed)
+	return closed
+}
+
 // currentRunDone returns the done channel of the run in progress; for a
 // stopped container it is already closed.
 func (c *Container) currentRunDone() <-chan struct{} {
@@ -406,9 +419,11 @@ func (s *Service) remove(ctx context.Context, c *Container, removeVolumes bool) 
 	if err := c.setState(func(st *State) { st.Status = ctypes.StateRemoving }); err != nil {
 		return err
 	}
+	// Volumes first: a crash after the record is gone would leave its
+	// anonymous volumes unreferenced for good.
+	s.releaseVolumes(ctx, c, removeVolumes)
 	s.removeLeftovers(ctx, c.ID, c.SnapshotKey)
 	s.unlist(c)
-	s.releaseVolumes(ctx, c, removeVolumes)
 	s.publish(c, "destroy", nil)
 	s.gc.Schedule()
 	return nil

@@ -95,6 +95,25 @@ func (x *execs) of(containerID string) []string {
 	return out
 }
 
+// dropFinished forgets a container's execs that are over (its run ended),
+// as Docker does when a container stops; ones still reporting their exit
+// are kept until the container's removal.
+func (x *execs) dropFinished(containerID string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for id, e := range x.all {
+		if e.ContainerID != containerID {
+			continue
+		}
+		e.mu.Lock()
+		over := !e.running && (e.exitCode != nil || !e.started)
+		e.mu.Unlock()
+		if over {
+			delete(x.all, id)
+		}
+	}
+}
+
 // drop forgets a container's execs (it is being removed).
 func (x *execs) drop(containerID string) {
 	x.mu.Lock()

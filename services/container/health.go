@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -205,10 +206,13 @@ func (s *Service) probe(c *Container, h *ctypes.HealthConfig) *ctypes.Healthchec
 func (s *Service) recordHealth(c *Container, h *ctypes.HealthConfig, res *ctypes.HealthcheckResult, inStartPeriod bool) {
 	var before, after ctypes.HealthStatus
 	_ = c.setState(func(st *State) {
-		if st.Health == nil {
-			st.Health = &ctypes.Health{Status: ctypes.Starting}
+		// A new value, not a change in place: views share the pointer.
+		hs := &ctypes.Health{Status: ctypes.Starting}
+		if st.Health != nil {
+			*hs = *st.Health
+			hs.Log = slices.Clone(st.Health.Log)
 		}
-		hs := st.Health
+		st.Health = hs
 		before = hs.Status
 		hs.Log = append(hs.Log, res)
 		if len(hs.Log) > healthMaxLog {

@@ -382,6 +382,7 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 		"execDuration": strconv.Itoa(int(finished.Sub(st0.StartedAt).Seconds())),
 	})
 	c.endRun(int(exit.Status), "")
+	s.execs.dropFinished(c.ID)
 	autoRemove := c.HostConfig.AutoRemove
 	if autoRemove {
 		// Its volumes are free once the client sees it removed.
@@ -405,7 +406,9 @@ func (s *Service) handleExit(ctx context.Context, c *Container, exit shim.Exit) 
 	if !autoRemove {
 		s.unmountVolumes(ctx, c)
 	}
+	c.fs.Lock() // no copy or export of the rootfs in progress
 	_ = mount.UnmountAll(filepath.Join(c.bundle, "rootfs"), 0)
+	c.fs.Unlock()
 	_ = os.RemoveAll(c.bundle)
 	s.removeCgroups(c.ID)
 	c.mu.Lock()
@@ -548,7 +551,15 @@ func (s *Service) stop(ctx context.Context, ref string, opts StopOptions) error 
 			return err
 		}
 	}
-	done := c.currentRunDone()
+	done := c.runningRunDone()
+	// A policy that restarts the container once this run ends must not:
+	// the user stopped it (ManualStop is set); a restart already pending
+	// when the run ended is dropped below.
+	defer func() {
+		if c.state().Status == ctypes.StateRestarting {
+			c.stopPendingRestart(true)
+		}
+	}()
 	if c.state().Status == ctypes.StatePaused {
 		// A frozen process cannot act on SIGTERM.
 		sig = syscall.SIGKILL

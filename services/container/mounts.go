@@ -29,6 +29,9 @@ type Volumes interface {
 	// and returns its host path; Unmount undoes it when the run ends.
 	Mount(ctx context.Context, name, containerID string) (string, error)
 	Unmount(ctx context.Context, name, containerID string) error
+	// MountedByOthers reports whether running containers other than
+	// containerID use the volume.
+	MountedByOthers(name, containerID string) bool
 	// Reference and Dereference track which containers use a volume (a
 	// volume in use is not removed).
 	Reference(name, containerID string)
@@ -453,7 +456,11 @@ func (s *Service) specMounts(ctx context.Context, c *Container, rootfs string) (
 				"container": id, "destination": mp.Destination, "driver": mp.Driver,
 				"propagation": string(mp.Propagation), "read/write": strconv.FormatBool(mp.RW),
 			})
-			if !mp.NoCopy {
+			// No copy into a volume another running container uses: that
+			// container could swap what the copy creates for symlinks
+			// to host paths while the daemon writes (and Docker copies
+			// only into a volume no one has filled yet anyway).
+			if !mp.NoCopy && !s.volumes.MountedByOthers(mp.Name, id) {
 				if err := copyUp(rootfs, mp.Destination, src); err != nil {
 					release()
 					return nil, nil, fmt.Errorf("copy the image's %s into volume %s: %w", mp.Destination, mp.Name, err)

@@ -17,6 +17,7 @@ import (
 	ctypes "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 
 	imagestore "github.com/pouchcontainer/pouch/image"
 	"github.com/pouchcontainer/pouch/runtime/shim"
@@ -160,6 +161,7 @@ func (s *Service) ImageUsers(id digest.Digest) (all, running int) {
 // containers are picked up again with the same PID, exits that happened
 // while the daemon was away are recorded, dead shims are cleaned up.
 func (s *Service) Restore(ctx context.Context) error {
+	s.removeTempMounts(ctx)
 	entries, err := os.ReadDir(s.cfg.Root)
 	if err != nil {
 		return err
@@ -273,6 +275,30 @@ func (s *Service) reconnect(ctx context.Context, c *Container) {
 	}
 	l.Info("shim of container was gone; recorded its exit")
 	s.handleExit(context.WithoutCancel(ctx), c, *exit)
+}
+
+// removeTempMounts unmounts and removes the snapshots of stopped
+// containers that file operations mounted (.fs-*) when the daemon went
+// down during one.
+func (s *Service) removeTempMounts(ctx context.Context) {
+	entries, err := os.ReadDir(s.cfg.StateDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ".fs-") {
+			continue
+		}
+		dir := filepath.Join(s.cfg.StateDir, e.Name())
+		if err := cmount.UnmountAll(dir, 0); err != nil {
+			_ = cmount.UnmountAll(dir, unix.MNT_DETACH)
+		}
+		// Never RemoveAll: were the unmount to fail, that would empty the
+		// container's filesystem.
+		if err := os.Remove(dir); err != nil {
+			log.G(ctx).WithError(err).WithField("dir", dir).Warn("removing a leftover mount point")
+		}
+	}
 }
 
 // cleanupStaleRun finishes the teardown of a run that ended while the

@@ -226,15 +226,18 @@ func (s *Service) Release(ctx context.Context, ep *Endpoint) error {
 	err := s.cni.Del(ctx, cni.NetworkName(ep.NetworkID), ep.ContainerID, ep.NetNS, ep.IfName)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur := s.endpoints[ep.NetworkID][ep.ContainerID]; cur != nil {
+	// Only what this endpoint holds is freed: the endpoint of a container
+	// that exited while the daemon was away was never taken back, and its
+	// address may belong to another container by now.
+	if cur := s.endpoints[ep.NetworkID][ep.ContainerID]; cur != nil && cur.EndpointID == ep.EndpointID {
 		cur.reservation.Release()
 		delete(s.endpoints[ep.NetworkID], ep.ContainerID)
 		if n := s.networks[ep.NetworkID]; n != nil && cur.plugged {
 			s.publishLocked(eventtypes.ActionDisconnect, n.ID, n.Name, n.Driver, ep.ContainerID)
 		}
+		s.releaseIPLocked(ep.NetworkID, ep.IP)
 	}
 	ep.reservation.Release()
-	s.releaseIPLocked(ep.NetworkID, ep.IP)
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return err

@@ -253,6 +253,23 @@ func (s *Service) Usage(name string) []string {
 // Mount makes a volume's data available to a container about to start and
 // returns its host path, the data directory. A tmpfs or device volume is
 // mounted there by its first user.
+// MountedByOthers reports whether containers other than containerID have
+// the volume mounted (running containers using it).
+func (s *Service) MountedByOthers(name, containerID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.volumes[name]
+	if e == nil {
+		return false
+	}
+	for id := range e.users {
+		if id != containerID {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Service) Mount(ctx context.Context, name, containerID string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
