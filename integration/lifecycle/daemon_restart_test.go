@@ -45,37 +45,26 @@ func TestKilledWhileDaemonDown(t *testing.T) {
 
 // ownDaemon starts a daemon for the test alone, with the test images.
 func ownDaemon(t *testing.T) *testenv.Daemon {
-	dm, err := testenv.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dm := testenv.StartDaemon(t, nil)
+	// The daemon's Cleanup would do this too; done here (registered after
+	// it, so run before it), a daemon that does not stop on SIGTERM is
+	// seen (and waited for 8s, not 20).
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("--- pouchd log of %s, without debug lines (tail) ---\n%s", t.Name(), tail(withoutDebug(dm.Log()), 60))
+		if !up(dm) {
+			return
 		}
-		// Cleanup would do this too; done here, a daemon that does not
-		// stop on SIGTERM is seen (and waited for 8s, not 20).
-		if up(dm) {
-			removeAll(t, dm)
-			pid := dm.Pid()
-			_ = syscall.Kill(pid, syscall.SIGTERM)
-			deadline := time.Now().Add(8 * time.Second)
-			for alive(pid) && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			if alive(pid) {
-				t.Errorf("pouchd did not exit within 8s of SIGTERM (every container removed); its log since:\n%s", tail(withoutDebug(dm.Log()), 20))
-			}
-			dm.Kill() // reaps it, or kills it
+		removeAll(t, dm)
+		pid := dm.Pid()
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(8 * time.Second)
+		for testenv.Alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
 		}
-		dm.Cleanup()
+		if testenv.Alive(pid) {
+			t.Errorf("pouchd did not exit within 8s of SIGTERM (every container removed); its log since:\n%s", tail(withoutDebug(dm.Log()), 20))
+		}
+		dm.Kill() // reaps it, or kills it
 	})
-	if err := dm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dm.LoadImages(); err != nil {
-		t.Fatal(err)
-	}
 	return dm
 }
 
@@ -134,8 +123,8 @@ func testPoliciesAcrossRestart(t *testing.T, dm *testenv.Daemon, down func(*test
 	for _, id := range []string{alwaysRun, unlessRun, alwaysStopped, unlessStopped, noneRun} {
 		pids[id] = waitFor(t, dm, id, 10*time.Second, "running", isStatus(ctypes.StateRunning)).State.Pid
 	}
-	pouch(t, dm, "stop", "-t", "0", alwaysStopped)
-	pouch(t, dm, "stop", "-t", "0", unlessStopped)
+	dm.PouchOK(t, "stop", "-t", "0", alwaysStopped)
+	dm.PouchOK(t, "stop", "-t", "0", unlessStopped)
 	// A daemon going down while an exit is being torn down is
 	// testDownDuringExitTeardown's case, not this one's.
 	waitTornDown(t, dm, alwaysStopped)
@@ -148,7 +137,7 @@ func testPoliciesAcrossRestart(t *testing.T, dm *testenv.Daemon, down func(*test
 		if c.State.Pid != pids[id] {
 			t.Logf("%s runs again with pid %d (was %d)", id[:12], c.State.Pid, pids[id])
 		}
-		if !alive(c.State.Pid) {
+		if !testenv.Alive(c.State.Pid) {
 			t.Errorf("%s: pid %d not alive", id[:12], c.State.Pid)
 		}
 	}
@@ -160,7 +149,7 @@ func testPoliciesAcrossRestart(t *testing.T, dm *testenv.Daemon, down func(*test
 	hostKill(t, c.State.Pid)
 	waitFor(t, dm, alwaysStopped, 10*time.Second, "restarted after a crash", restartedFrom(c.State.Pid, 1))
 	// The unless-stopped one starts by hand and is under its policy again.
-	pouch(t, dm, "start", unlessStopped)
+	dm.PouchOK(t, "start", unlessStopped)
 	c = waitFor(t, dm, unlessStopped, 10*time.Second, "running", isStatus(ctypes.StateRunning))
 	hostKill(t, c.State.Pid)
 	waitFor(t, dm, unlessStopped, 10*time.Second, "restarted after a crash", restartedFrom(c.State.Pid, 1))
@@ -176,7 +165,7 @@ func testDownDuringExitTeardown(t *testing.T, dm *testenv.Daemon, down func(*tes
 	waitFor(t, dm, stopped, 10*time.Second, "running", isStatus(ctypes.StateRunning))
 	restarting := runD(t, dm, "--restart", "always", "busybox", "sh", "-c", `[ -f /ran ] && exec sleep 600; touch /ran; exit 1`)
 	waitFor(t, dm, restarting, 10*time.Second, "restarting", isStatus(ctypes.StateRestarting))
-	pouch(t, dm, "stop", "-t", "0", stopped)
+	dm.PouchOK(t, "stop", "-t", "0", stopped)
 
 	restartDaemon(t, dm, down)
 
@@ -205,7 +194,7 @@ func testKilledWhileDown(t *testing.T, dm *testenv.Daemon) {
 	}
 	shimless := runD(t, dm, "--restart", "always", "busybox", "sleep", "600")
 	shimlessPid := waitFor(t, dm, shimless, 5*time.Second, "running", isStatus(ctypes.StateRunning)).State.Pid
-	shim := parentPid(shimlessPid)
+	shim := testenv.ParentPid(shimlessPid)
 
 	dm.Kill()
 	for _, p := range policies {
@@ -264,7 +253,7 @@ func testHealthResumes(t *testing.T, dm *testenv.Daemon) {
 	if err := dm.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := inspect(t, dm, id)
+	c := dm.Inspect(t, id)
 	if c.State.Health == nil || c.State.Health.Status != ctypes.Healthy {
 		t.Errorf("health right after the daemon restart: %+v, want still healthy", c.State.Health)
 	}
@@ -273,7 +262,7 @@ func testHealthResumes(t *testing.T, dm *testenv.Daemon) {
 		return h != nil && len(h.Log) > 0 && h.Log[len(h.Log)-1].Start.After(restarted)
 	})
 	since := time.Now()
-	pouch(t, dm, "exec", id, "touch", "/tmp/bad")
+	dm.PouchOK(t, "exec", id, "touch", "/tmp/bad")
 	waitFor(t, dm, id, 10*time.Second, "unhealthy", healthIs(ctypes.Unhealthy))
 	if got := actionsOf(containerEvents(t, dm, since, id, "health_status")); len(got) != 1 || got[0] != "health_status: unhealthy" {
 		t.Errorf("events after the restart: %q, want [health_status: unhealthy]", got)

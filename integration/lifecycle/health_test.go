@@ -20,7 +20,7 @@ func healthIs(s ctypes.HealthStatus) func(ctypes.InspectResponse) bool {
 func TestHealthy(t *testing.T) {
 	t.Parallel()
 	id := runD(t, d, "--health-cmd", "echo ok", "--health-interval", "200ms", "busybox", "sleep", "600")
-	c := inspect(t, d, id)
+	c := d.Inspect(t, id)
 	if c.Config.Healthcheck == nil || !slices.Equal(c.Config.Healthcheck.Test, []string{"CMD-SHELL", "echo ok"}) ||
 		c.Config.Healthcheck.Interval != 200*time.Millisecond {
 		t.Errorf("Config.Healthcheck %+v, want CMD-SHELL echo ok every 200ms", c.Config.Healthcheck)
@@ -105,12 +105,12 @@ func TestHealthTransitionsAndEvents(t *testing.T) {
 	since := time.Now()
 	id := runD(t, d, "--health-cmd", "test ! -f /tmp/bad", "--health-interval", "200ms", "--health-retries", "2", "busybox", "sleep", "600")
 	waitFor(t, d, id, 10*time.Second, "healthy", healthIs(ctypes.Healthy))
-	pouch(t, d, "exec", id, "touch", "/tmp/bad")
+	d.PouchOK(t, "exec", id, "touch", "/tmp/bad")
 	c := waitFor(t, d, id, 10*time.Second, "unhealthy", healthIs(ctypes.Unhealthy))
 	if c.State.Health.FailingStreak < 2 {
 		t.Errorf("unhealthy with streak %d", c.State.Health.FailingStreak)
 	}
-	pouch(t, d, "exec", id, "rm", "/tmp/bad")
+	d.PouchOK(t, "exec", id, "rm", "/tmp/bad")
 	c = waitFor(t, d, id, 10*time.Second, "healthy again", healthIs(ctypes.Healthy))
 	if c.State.Health.FailingStreak != 0 {
 		t.Errorf("healthy again with streak %d, want 0", c.State.Health.FailingStreak)
@@ -126,7 +126,7 @@ func TestHealthTransitionsAndEvents(t *testing.T) {
 	for _, cli := range []string{"pouch", "docker"} {
 		var out string
 		if cli == "pouch" {
-			out = pouch(t, d, args...)
+			out = d.PouchOK(t, args...)
 		} else {
 			res := d.Docker(t, nil, args...)
 			if res.ExitCode != 0 {
@@ -204,9 +204,9 @@ func TestHealthStartPeriod(t *testing.T) {
 			t.Errorf("result %+v, want a failure", r)
 		}
 	}
-	pouch(t, d, "exec", id, "touch", "/tmp/ok")
+	d.PouchOK(t, "exec", id, "touch", "/tmp/ok")
 	waitFor(t, d, id, 10*time.Second, "healthy", healthIs(ctypes.Healthy))
-	pouch(t, d, "exec", id, "rm", "/tmp/ok")
+	d.PouchOK(t, "exec", id, "rm", "/tmp/ok")
 	c = waitFor(t, d, id, 10*time.Second, "unhealthy within the start period", healthIs(ctypes.Unhealthy))
 	if c.State.Health.FailingStreak < 1 {
 		t.Errorf("unhealthy with streak %d", c.State.Health.FailingStreak)
@@ -226,13 +226,13 @@ func TestHealthStartInterval(t *testing.T) {
 	if c.State.Health.Status != ctypes.Starting {
 		t.Errorf("health %s, want starting", c.State.Health.Status)
 	}
-	pouch(t, d, "exec", id, "touch", "/tmp/ok")
+	d.PouchOK(t, "exec", id, "touch", "/tmp/ok")
 	c = waitFor(t, d, id, 10*time.Second, "healthy", healthIs(ctypes.Healthy))
 	last := c.State.Health.Log[len(c.State.Health.Log)-1].Start
 	// Healthy: the next probe is an hour away (Docker: the start interval
 	// applies only while the status is starting).
 	time.Sleep(1500 * time.Millisecond)
-	c = inspect(t, d, id)
+	c = d.Inspect(t, id)
 	var later int
 	for _, r := range c.State.Health.Log {
 		if r.Start.After(last) {
@@ -248,7 +248,7 @@ func TestHealthStartInterval(t *testing.T) {
 func TestHealthStarting(t *testing.T) {
 	t.Parallel()
 	id := runD(t, d, "--health-cmd", "true", "--health-interval", "1h", "busybox", "sleep", "600")
-	c := inspect(t, d, id)
+	c := d.Inspect(t, id)
 	if h := c.State.Health; h == nil || h.Status != ctypes.Starting || h.FailingStreak != 0 || len(h.Log) != 0 {
 		t.Fatalf("health %+v, want starting with an empty log", h)
 	}
@@ -267,7 +267,7 @@ func TestHealthStarting(t *testing.T) {
 func TestNoHealthcheck(t *testing.T) {
 	t.Parallel()
 	id := runD(t, d, "busybox", "sleep", "600")
-	if h := inspect(t, d, id).State.Health; h != nil {
+	if h := d.Inspect(t, id).State.Health; h != nil {
 		t.Errorf("Health %+v for a container without a check", h)
 	}
 	if st := psStatus(t, d, false, id); strings.Contains(st, "(") {
@@ -301,7 +301,7 @@ func TestImageHealthcheck(t *testing.T) {
 	t.Run("no-healthcheck", func(t *testing.T) {
 		t.Parallel()
 		id := runD(t, d, "--no-healthcheck", image, "sleep", "600")
-		c := inspect(t, d, id)
+		c := d.Inspect(t, id)
 		if c.Config.Healthcheck == nil || !slices.Equal(c.Config.Healthcheck.Test, []string{"NONE"}) {
 			t.Errorf("Config.Healthcheck %+v, want Test [NONE]", c.Config.Healthcheck)
 		}
@@ -317,7 +317,7 @@ func TestImageHealthcheck(t *testing.T) {
 		t.Parallel()
 		// The test is the user's; interval and retries still the image's.
 		id := runD(t, d, "--health-cmd", "echo mine; exit 1", image, "sleep", "600")
-		c := inspect(t, d, id)
+		c := d.Inspect(t, id)
 		if h := c.Config.Healthcheck; h == nil || !slices.Equal(h.Test, []string{"CMD-SHELL", "echo mine; exit 1"}) ||
 			h.Interval != 200*time.Millisecond || h.Retries != 1 {
 			t.Fatalf("Config.Healthcheck %+v, want the user's test with the image's interval (200ms) and retries (1), as Docker merges them", h)
@@ -330,7 +330,7 @@ func TestImageHealthcheck(t *testing.T) {
 	t.Run("override interval", func(t *testing.T) {
 		t.Parallel()
 		id := runD(t, d, "--health-interval", "1h", image, "sleep", "600")
-		c := inspect(t, d, id)
+		c := d.Inspect(t, id)
 		if h := c.Config.Healthcheck; h == nil || !slices.Equal(h.Test, []string{"CMD-SHELL", "echo from-image"}) || h.Interval != time.Hour {
 			t.Errorf("Config.Healthcheck %+v, want the image's test every hour", h)
 		}

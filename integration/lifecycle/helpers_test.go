@@ -14,10 +14,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,93 +27,59 @@ import (
 	"github.com/pouchcontainer/pouch/internal/testimage"
 )
 
-var nameSeq atomic.Int64
-
-var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
-
-// uniqueName is a container name no other test uses.
-func uniqueName(t testing.TB) string {
-	n := unsafeName.ReplaceAllString(t.Name(), "_")
-	if len(n) > 40 {
-		n = n[len(n)-40:]
-	}
-	return fmt.Sprintf("lc%d_%s", nameSeq.Add(1), strings.Trim(n, "_."))
-}
-
-// pouch runs the CLI against dm and fails the test unless it exits 0; it
-// returns stdout.
-func pouch(t testing.TB, dm *testenv.Daemon, args ...string) string {
-	t.Helper()
-	res := dm.Pouch(t, nil, args...)
-	if res.ExitCode != 0 {
-		t.Fatalf("pouch %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), res.ExitCode, res.Stdout, res.Stderr)
-	}
-	return res.Stdout
-}
-
-var hexID = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// runD runs `pouch run -d --name NAME ARGS...` on dm, removes the
-// container when the test ends, and returns its ID.
+// runD runs `pouch run -d ARGS...` on dm under a unique name and returns
+// the container's ID; when the test ends the container is removed and
+// checked to be gone.
 func runD(t testing.TB, dm *testenv.Daemon, args ...string) string {
 	t.Helper()
-	return newContainer(t, dm, "run", args)
+	return checkGoneOnCleanup(t, dm, func() string {
+		id, _ := dm.RunDetached(t, args...)
+		return id
+	})
 }
 
 // createC is runD with `pouch create`.
 func createC(t testing.TB, dm *testenv.Daemon, args ...string) string {
 	t.Helper()
-	return newContainer(t, dm, "create", args)
+	return checkGoneOnCleanup(t, dm, func() string {
+		id, _ := dm.CreateContainer(t, args...)
+		return id
+	})
 }
 
-func newContainer(t testing.TB, dm *testenv.Daemon, verb string, args []string) string {
+// checkGoneOnCleanup makes a container with create, which has testenv
+// force-remove it when the test ends, and returns its ID. If the
+// container was still there to remove (and the daemon up), it checks
+// after the removal that none of its processes (shim, logger, container)
+// is left and that inspect no longer finds it.
+func checkGoneOnCleanup(t testing.TB, dm *testenv.Daemon, create func() string) string {
 	t.Helper()
-	name := uniqueName(t)
-	removeOnCleanup(t, dm, name)
-	cmd := []string{verb}
-	if verb == "run" {
-		cmd = append(cmd, "-d")
-	}
-	id := strings.TrimSpace(pouch(t, dm, append(append(cmd, "--name", name), args...)...))
-	if !hexID.MatchString(id) {
-		t.Fatalf("pouch %s printed %q, want a 64-hex ID", verb, id)
-	}
-	return id
-}
-
-// removeOnCleanup force-removes the container when the test ends and
-// checks that none of its processes (shim, logger, container) is left.
-func removeOnCleanup(t testing.TB, dm *testenv.Daemon, ref string) {
-	t.Helper()
+	var removed string
+	// Cleanups run last registered first: this one runs after the
+	// removal create registered...
 	t.Cleanup(func() {
-		if !up(dm) {
-			return // the daemon's own Cleanup takes care of it
-		}
-		var id string
-		if r := dm.Do(t, "GET", "/containers/"+url.PathEscape(ref)+"/json", nil); r.Status == http.StatusOK {
-			var c ctypes.InspectResponse
-			r.JSON(t, &c)
-			id = c.ID
-		}
-		r := dm.Do(t, "DELETE", "/containers/"+url.PathEscape(ref)+"?force=1", nil)
-		if r.Status != http.StatusNoContent && r.Status != http.StatusNotFound {
-			t.Errorf("cleanup: remove %s: %d %s", ref, r.Status, r.Body)
-			return
-		}
-		if id == "" {
+		if removed == "" {
 			return
 		}
 		deadline := time.Now().Add(3 * time.Second)
-		for len(processesMentioning(id)) > 0 && time.Now().Before(deadline) {
+		for len(testenv.ProcessesMentioning(removed)) > 0 && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		for _, pid := range processesMentioning(id) {
-			t.Errorf("cleanup: process %d (%s) of removed container %s left", pid, cmdline(pid), id[:12])
+		for _, pid := range testenv.ProcessesMentioning(removed) {
+			t.Errorf("cleanup: process %d (%s) of removed container %s left", pid, cmdline(pid), removed[:12])
 		}
-		if r := dm.Do(t, "GET", "/containers/"+id+"/json", nil); r.Status != http.StatusNotFound {
-			t.Errorf("cleanup: container %s still there after rm -f: %d %s", id[:12], r.Status, r.Body)
+		if r := dm.Do(t, "GET", "/containers/"+removed+"/json", nil); r.Status != http.StatusNotFound {
+			t.Errorf("cleanup: container %s still there after rm -f: %d %s", removed[:12], r.Status, r.Body)
 		}
 	})
+	id := create()
+	// ...and this one before it.
+	t.Cleanup(func() {
+		if up(dm) && dm.Do(t, "GET", "/containers/"+id+"/json", nil).Status == http.StatusOK {
+			removed = id
+		}
+	})
+	return id
 }
 
 // up tells whether the daemon answers /_ping.
@@ -128,17 +92,6 @@ func up(dm *testenv.Daemon) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-func inspect(t testing.TB, dm *testenv.Daemon, ref string) ctypes.InspectResponse {
-	t.Helper()
-	r := dm.Do(t, "GET", "/containers/"+url.PathEscape(ref)+"/json", nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("inspect %s: %d %s", ref, r.Status, r.Body)
-	}
-	var c ctypes.InspectResponse
-	r.JSON(t, &c)
-	return c
 }
 
 // brief is the part of inspect a failure message shows.
@@ -157,7 +110,7 @@ func waitFor(t testing.TB, dm *testenv.Daemon, ref string, limit time.Duration, 
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		c := inspect(t, dm, ref)
+		c := dm.Inspect(t, ref)
 		if cond(c) {
 			return c
 		}
@@ -173,7 +126,7 @@ func holds(t testing.TB, dm *testenv.Daemon, ref string, dur time.Duration, what
 	t.Helper()
 	deadline := time.Now().Add(dur)
 	for {
-		c := inspect(t, dm, ref)
+		c := dm.Inspect(t, ref)
 		if !cond(c) {
 			t.Fatalf("%s: no longer %s: %s", shortRef(ref), what, brief(c))
 		}
@@ -185,7 +138,7 @@ func holds(t testing.TB, dm *testenv.Daemon, ref string, dur time.Duration, what
 }
 
 func shortRef(ref string) string {
-	if hexID.MatchString(ref) {
+	if testenv.IsID(ref) {
 		return ref[:12]
 	}
 	return ref
@@ -213,68 +166,12 @@ func hostKill(t testing.TB, pid int) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 %d: %v", pid, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("pid %d alive 10s after SIGKILL", pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// alive reports whether pid is a live process (zombies count as gone).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return false
-	}
-	return s[i+2] != 'Z' && s[i+2] != 'X'
-}
-
-// parentPid is the parent of pid (0 when unknown).
-func parentPid(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
+	testenv.Eventually(t, 10*time.Second, fmt.Sprintf("pid %d to die of SIGKILL", pid), func() bool { return !testenv.Alive(pid) })
 }
 
 func cmdline(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-// processesMentioning lists the live PIDs whose command line contains s
-// (shims and loggers name their container's ID and daemon directory).
-func processesMentioning(s string) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(b), s) {
-			continue
-		}
-		if alive(pid) {
-			out = append(out, pid)
-		}
-	}
-	return out
 }
 
 // processesInCgroupOf lists the live PIDs whose cgroup path names the
@@ -293,7 +190,7 @@ func processesInCgroupOf(id string, argv ...string) []int {
 			continue
 		}
 		cg, _ := os.ReadFile("/proc/" + e.Name() + "/cgroup")
-		if strings.Contains(string(cg), id) && alive(pid) {
+		if strings.Contains(string(cg), id) && testenv.Alive(pid) {
 			out = append(out, pid)
 		}
 	}
@@ -385,7 +282,7 @@ func waitRestartWindow(t testing.TB, dm *testenv.Daemon, id string, since time.T
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if dies := containerEvents(t, dm, since, id, "die"); len(dies) >= n+1 {
-			c := inspect(t, dm, id)
+			c := dm.Inspect(t, id)
 			if c.State.Status == ctypes.StateRestarting && c.RestartCount == n && len(containerEvents(t, dm, since, id, "die")) == n+1 {
 				return c
 			}
@@ -394,7 +291,7 @@ func waitRestartWindow(t testing.TB, dm *testenv.Daemon, id string, since time.T
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no restart window after exit %d: %s", id[:12], n+1, brief(inspect(t, dm, id)))
+			t.Fatalf("%s: no restart window after exit %d: %s", id[:12], n+1, brief(dm.Inspect(t, id)))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -407,7 +304,7 @@ func waitTornDown(t testing.TB, dm *testenv.Daemon, id string) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := os.Stat(filepath.Join(dm.ExecRoot, "c", id))
-		procs := processesMentioning(id)
+		procs := testenv.ProcessesMentioning(id)
 		if os.IsNotExist(err) && len(procs) == 0 {
 			return
 		}
@@ -462,23 +359,17 @@ func actionsOf(evs []events.Message) []string {
 // container.
 func psStatus(t testing.TB, dm *testenv.Daemon, docker bool, id string) string {
 	t.Helper()
-	args := []string{"ps", "-a", "--filter", "id=" + id, "--format", "{{.Status}}"}
-	var res testenv.Result
+	run := dm.PouchOK
 	if docker {
-		res = dm.Docker(t, nil, args...)
-	} else {
-		res = dm.Pouch(t, nil, args...)
+		run = dm.DockerOK
 	}
-	if res.ExitCode != 0 {
-		t.Fatalf("ps %v: exit %d: %s", args, res.ExitCode, res.Combined())
-	}
-	return strings.TrimSpace(res.Stdout)
+	return strings.TrimSpace(run(t, "ps", "-a", "--filter", "id="+id, "--format", "{{.Status}}"))
 }
 
 // psIDs lists the short IDs `pouch ps -q ARGS...` prints.
 func psIDs(t testing.TB, dm *testenv.Daemon, args ...string) []string {
 	t.Helper()
-	return strings.Fields(pouch(t, dm, append([]string{"ps", "-q", "--no-trunc"}, args...)...))
+	return strings.Fields(dm.PouchOK(t, append([]string{"ps", "-q", "--no-trunc"}, args...)...))
 }
 
 // loadImageWithHealthcheck loads into dm a busybox image named name whose

@@ -84,7 +84,7 @@ func TestAlwaysRestartsAfterHostKill(t *testing.T) {
 		if c.RestartCount != i {
 			t.Fatalf("after kill %d: %s, want RestartCount %d", i, brief(c), i)
 		}
-		if !alive(c.State.Pid) {
+		if !testenv.Alive(c.State.Pid) {
 			t.Fatalf("after kill %d: new pid %d is not alive", i, c.State.Pid)
 		}
 	}
@@ -175,11 +175,11 @@ func TestStopSuppressesRestart(t *testing.T) {
 		t.Parallel()
 		id := runD(t, d, "--restart", "always", "busybox", "sleep", "600")
 		waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
-		pouch(t, d, "stop", "-t", "0", id)
+		d.PouchOK(t, "stop", "-t", "0", id)
 		holds(t, d, id, 2*time.Second, "exited", func(c ctypes.InspectResponse) bool {
 			return c.State.Status == ctypes.StateExited && c.RestartCount == 0
 		})
-		pouch(t, d, "start", id)
+		d.PouchOK(t, "start", id)
 		c := waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
 		// The policy is back: a crash restarts it.
 		hostKill(t, c.State.Pid)
@@ -195,15 +195,15 @@ func TestStopSuppressesRestart(t *testing.T) {
 		if st := psStatus(t, d, false, id); !strings.HasPrefix(st, "Restarting (1)") {
 			t.Errorf("ps status %q, want Restarting (1) ...", st)
 		}
-		pouch(t, d, "stop", id)
-		c := inspect(t, d, id)
+		d.PouchOK(t, "stop", id)
+		c := d.Inspect(t, id)
 		if c.State.Status != ctypes.StateExited || c.State.Restarting {
 			t.Fatalf("after stop: %s, want exited", brief(c))
 		}
 		holds(t, d, id, 2500*time.Millisecond, "exited with 4 restarts", func(c ctypes.InspectResponse) bool {
 			return c.State.Status == ctypes.StateExited && c.RestartCount == 4
 		})
-		pouch(t, d, "start", id)
+		d.PouchOK(t, "start", id)
 		// The 6th run sleeps: the count starts again from 0.
 		c = waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
 		if c.RestartCount != 0 {
@@ -223,7 +223,7 @@ func TestKillSuppressesRestart(t *testing.T) {
 			t.Parallel()
 			id := runD(t, d, "--restart", policy, "busybox", "sleep", "600")
 			waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
-			pouch(t, d, "kill", id)
+			d.PouchOK(t, "kill", id)
 			c := waitFor(t, d, id, 10*time.Second, "exited", isStatus(ctypes.StateExited))
 			if c.State.ExitCode != 137 {
 				t.Errorf("after kill: %s, want exit 137", brief(c))
@@ -247,7 +247,7 @@ func TestKillWithOtherSignalKeepsPolicy(t *testing.T) {
 		r := d.Do(t, "GET", "/containers/"+id+"/logs?stdout=1", nil)
 		return strings.Contains(string(r.Body), "ready")
 	})
-	pouch(t, d, "kill", "-s", "USR1", id)
+	d.PouchOK(t, "kill", "-s", "USR1", id)
 	waitFor(t, d, id, 10*time.Second, "restarted", restartedFrom(c.State.Pid, 1))
 }
 
@@ -269,10 +269,10 @@ func TestRemoveRestartingContainer(t *testing.T) {
 	if res := d.Pouch(t, nil, "rm", id); res.ExitCode == 0 {
 		t.Errorf("pouch rm of a restarting container exited 0: %s", res.Combined())
 	}
-	if c := inspect(t, d, id); c.State.Status != ctypes.StateRestarting || c.RestartCount != 4 {
+	if c := d.Inspect(t, id); c.State.Status != ctypes.StateRestarting || c.RestartCount != 4 {
 		t.Fatalf("took longer than the back-off: %s", brief(c))
 	}
-	pouch(t, d, "rm", "-f", id)
+	d.PouchOK(t, "rm", "-f", id)
 	if r := d.Do(t, "GET", "/containers/"+id+"/json", nil); r.Status != http.StatusNotFound {
 		t.Fatalf("inspect after rm -f: %d %s, want 404", r.Status, r.Body)
 	}
@@ -281,7 +281,7 @@ func TestRemoveRestartingContainer(t *testing.T) {
 	if r := d.Do(t, "GET", "/containers/"+id+"/json", nil); r.Status != http.StatusNotFound {
 		t.Fatalf("inspect 2s after rm -f: %d %s, want 404", r.Status, r.Body)
 	}
-	for _, pid := range processesMentioning(id) {
+	for _, pid := range testenv.ProcessesMentioning(id) {
 		t.Errorf("process %d (%s) of the removed container left", pid, cmdline(pid))
 	}
 }
@@ -316,7 +316,7 @@ func TestUserActionDuringRestartStart(t *testing.T) {
 				if r := d.Do(t, "GET", "/containers/"+id+"/json", nil); r.Status != http.StatusNotFound {
 					t.Errorf("inspect after rm -f: %d, want 404", r.Status)
 				}
-				for _, pid := range processesMentioning(id) {
+				for _, pid := range testenv.ProcessesMentioning(id) {
 					t.Errorf("process %d (%s) of the removed container left", pid, cmdline(pid))
 				}
 				if p := processesInCgroupOf(id, "sleep", "600"); len(p) > 0 {
@@ -344,16 +344,16 @@ func TestUpdateRestartPolicy(t *testing.T) {
 		t.Parallel()
 		id := runD(t, d, "busybox", "sleep", "600")
 		c := waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
-		pouch(t, d, "update", "--restart", "always", id)
-		if p := inspect(t, d, id).HostConfig.RestartPolicy; p.Name != ctypes.RestartPolicyAlways {
+		d.PouchOK(t, "update", "--restart", "always", id)
+		if p := d.Inspect(t, id).HostConfig.RestartPolicy; p.Name != ctypes.RestartPolicyAlways {
 			t.Fatalf("RestartPolicy after update: %+v, want always", p)
 		}
 		hostKill(t, c.State.Pid)
 		c = waitFor(t, d, id, 10*time.Second, "restarted", restartedFrom(c.State.Pid, 1))
 
 		// And back to no: the next crash is final.
-		pouch(t, d, "update", "--restart", "no", id)
-		if p := inspect(t, d, id).HostConfig.RestartPolicy; p.Name != ctypes.RestartPolicyDisabled {
+		d.PouchOK(t, "update", "--restart", "no", id)
+		if p := d.Inspect(t, id).HostConfig.RestartPolicy; p.Name != ctypes.RestartPolicyDisabled {
 			t.Fatalf("RestartPolicy after update: %+v, want no", p)
 		}
 		hostKill(t, c.State.Pid)
@@ -373,7 +373,7 @@ func TestShimDeathIsAnExit(t *testing.T) {
 			since := time.Now()
 			id := runD(t, d, "--restart", policy, "busybox", "sleep", "600")
 			c := waitFor(t, d, id, 10*time.Second, "running", isStatus(ctypes.StateRunning))
-			shim := parentPid(c.State.Pid)
+			shim := testenv.ParentPid(c.State.Pid)
 			if shim <= 1 || !strings.Contains(cmdline(shim), id) {
 				t.Fatalf("parent %d of the container (%s) is not its shim", shim, cmdline(shim))
 			}

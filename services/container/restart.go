@@ -130,6 +130,10 @@ func (s *Service) restartNow(c *Container, token chan struct{}) {
 		return // cancelled, or superseded
 	}
 	c.restart.cancel = nil
+	if c.State.Running() {
+		c.mu.Unlock()
+		return // started meanwhile (by the user)
+	}
 	c.RestartCount++
 	_ = c.save()
 	c.mu.Unlock()
@@ -181,8 +185,13 @@ func (s *Service) restartOnBoot(ctx context.Context) {
 		default:
 			continue
 		}
-		log.G(ctx).WithField("container", c.ID).Info("starting container for its restart policy")
 		c.op.Lock()
+		if now := c.state(); now.Running() || now.Status != st.Status {
+			// A restart the exit handling scheduled got there first.
+			c.op.Unlock()
+			continue
+		}
+		log.G(ctx).WithField("container", c.ID).Info("starting container for its restart policy")
 		if pending && !shouldRestart(c, st.ExitCode, st.ManualStop) {
 			_ = c.setState(func(st *State) { st.Status = ctypes.StateExited })
 		} else {
