@@ -48,6 +48,10 @@ type entry struct {
 	// its data directory; users are the containers that mounted it.
 	mounted bool
 	users   map[string]bool
+	// busy is non-nil while its filesystem is being mounted or unmounted
+	// (without s.mu: a slow NFS or device mount must not hold up every
+	// other volume); it is closed when that is done.
+	busy chan struct{}
 }
 
 // New opens the volumes root and loads the volumes found there.
@@ -271,39 +275,87 @@ func (s *Service) MountedByOthers(name, containerID string) bool {
 }
 
 func (s *Service) Mount(ctx context.Context, name, containerID string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.volumes[name]
-	if !ok {
-		return "", errNoSuchVolume("mount", name)
-	}
-	if e.opts.NeedsMount() && !e.mounted {
-		if err := local.Mount(e.opts, e.v.Mountpoint); err != nil {
+	for {
+		s.mu.Lock()
+		e, ok := s.volumes[name]
+		if !ok {
+			s.mu.Unlock()
+			return "", errNoSuchVolume("mount", name)
+		}
+		if busy := e.busy; busy != nil {
+			s.mu.Unlock()
+			select {
+			case <-busy:
+				continue
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		if !e.opts.NeedsMount() || e.mounted {
+			if containerID != "" {
+				e.users[containerID] = true
+			}
+			s.mu.Unlock()
+			return e.v.Mountpoint, nil
+		}
+		busy := make(chan struct{})
+		e.busy = busy
+		s.mu.Unlock()
+		err := local.Mount(e.opts, e.v.Mountpoint)
+		s.mu.Lock()
+		e.busy = nil
+		close(busy)
+		if err != nil {
+			s.mu.Unlock()
 			return "", fmt.Errorf("mount volume %s: %w", name, err)
 		}
 		e.mounted = true
+		if containerID != "" {
+			e.users[containerID] = true
+		}
+		s.mu.Unlock()
 		log.G(ctx).WithField("volume", name).WithField("options", e.opts).Debug("volume mounted")
+		return e.v.Mountpoint, nil
 	}
-	if containerID != "" {
-		e.users[containerID] = true
-	}
-	return e.v.Mountpoint, nil
 }
 
 // Unmount releases a container's use of a volume (its run ended); the last
 // user of a tmpfs or device volume unmounts it.
 func (s *Service) Unmount(ctx context.Context, name, containerID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.volumes[name]
-	if !ok {
-		return errNoSuchVolume("unmount", name)
-	}
-	delete(e.users, containerID)
-	if len(e.users) > 0 || !e.mounted {
+	for {
+		s.mu.Lock()
+		e, ok := s.volumes[name]
+		if !ok {
+			s.mu.Unlock()
+			return errNoSuchVolume("unmount", name)
+		}
+		if busy := e.busy; busy != nil {
+			s.mu.Unlock()
+			<-busy // a mount or unmount takes its time; this one waits
+			continue
+		}
+		delete(e.users, containerID)
+		if len(e.users) > 0 || !e.mounted {
+			s.mu.Unlock()
+			return nil
+		}
+		busy := make(chan struct{})
+		e.busy = busy
+		s.mu.Unlock()
+		err := local.Unmount(e.v.Mountpoint)
+		s.mu.Lock()
+		e.busy = nil
+		close(busy)
+		if err == nil {
+			e.mounted = false
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("unmount volume %s: %w", e.v.Name, err)
+		}
+		log.G(ctx).WithField("volume", e.v.Name).Debug("volume unmounted")
 		return nil
 	}
-	return s.unmountLocked(ctx, e)
 }
 
 // UnmountUnused unmounts the tmpfs and device volumes no container uses:
@@ -314,7 +366,7 @@ func (s *Service) UnmountUnused(ctx context.Context) {
 	defer s.mu.Unlock()
 	for _, n := range sortedKeys(s.volumes) {
 		e := s.volumes[n]
-		if e.mounted && len(e.users) == 0 {
+		if e.mounted && len(e.users) == 0 && e.busy == nil {
 			if err := s.unmountLocked(ctx, e); err != nil {
 				log.G(ctx).WithError(err).WithField("volume", n).Warn("unmounting unused volume")
 			}
@@ -360,6 +412,9 @@ func (s *Service) detachLocked(ctx context.Context, e *entry) (string, error) {
 	name := e.v.Name
 	if users := s.inUseLocked(e); len(users) > 0 {
 		return "", fmt.Errorf("remove %s: volume is in use - [%s]: %w", name, strings.Join(users, ", "), errdefs.ErrConflict)
+	}
+	if e.busy != nil {
+		return "", fmt.Errorf("remove %s: volume is being mounted or unmounted: %w", name, errdefs.ErrConflict)
 	}
 	if e.mounted || e.opts.NeedsMount() {
 		if err := s.unmountLocked(ctx, e); err != nil {
