@@ -88,9 +88,6 @@ func Load(dir string) (*File, error) {
 	return f, nil
 }
 
-// Path is where the file is read from and saved to.
-func (f *File) Path() string { return f.path }
-
 // Save writes the file atomically: the directory gets mode 0700 when it is
 // created, the file always 0600, since it holds credentials.
 func (f *File) Save() error {

@@ -18,6 +18,19 @@ const (
 // plain Go template.
 type Format string
 
+// ListFormat picks a list command's template: its default table when none
+// (or "table") is given, only the key field when quiet; a custom template
+// wins over quiet.
+func ListFormat(source string, quiet bool, table, quietField Format) Format {
+	if source == "" || source == TableFormatKey {
+		if quiet {
+			return quietField
+		}
+		return table
+	}
+	return Format(source)
+}
+
 // IsTable reports whether the output is an aligned table with a header.
 func (f Format) IsTable() bool { return strings.HasPrefix(string(f), TableFormatKey) }
 

@@ -56,19 +56,7 @@ func runList(ctx context.Context, deps *Deps, opts *listOptions) error {
 	for i, n := range nets {
 		rows[i] = &networkRow{n: n, trunc: !opts.noTrunc}
 	}
-	return formatter.Write(deps.Out, listFormat(opts.format, opts.quiet), networkHeader, rows)
-}
-
-// listFormat picks the template: docker's table by default, the bare ID
-// when quiet; a custom template wins over --quiet.
-func listFormat(source string, quiet bool) formatter.Format {
-	if source == "" || source == formatter.TableFormatKey {
-		if quiet {
-			return "{{.ID}}"
-		}
-		return defaultNetworkFormat
-	}
-	return formatter.Format(source)
+	return formatter.Write(deps.Out, formatter.ListFormat(opts.format, opts.quiet, defaultNetworkFormat, "{{.ID}}"), networkHeader, rows)
 }
 
 var networkHeader = formatter.Header{

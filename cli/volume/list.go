@@ -54,19 +54,7 @@ func runList(ctx context.Context, deps *Deps, opts *listOptions) error {
 	for i := range vols {
 		rows[i] = &volumeRow{v: vols[i]}
 	}
-	return formatter.Write(deps.Out, listFormat(opts.format, opts.quiet), volumeHeader, rows)
-}
-
-// listFormat picks the template: docker's table by default, the bare name
-// when quiet; a custom template wins over --quiet.
-func listFormat(source string, quiet bool) formatter.Format {
-	if source == "" || source == formatter.TableFormatKey {
-		if quiet {
-			return "{{.Name}}"
-		}
-		return defaultVolumeFormat
-	}
-	return formatter.Format(source)
+	return formatter.Write(deps.Out, formatter.ListFormat(opts.format, opts.quiet, defaultVolumeFormat, "{{.Name}}"), volumeHeader, rows)
 }
 
 var volumeHeader = formatter.Header{

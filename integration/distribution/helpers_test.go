@@ -434,15 +434,6 @@ func blobGETs(p *registry.FaultProxy, d digest.Digest) int {
 	return p.Count(registry.BlobGET(d))
 }
 
-// layerDigests are the compressed layer digests of an OCI form.
-func layerDigests(o *testimage.OCI) []digest.Digest {
-	var out []digest.Digest
-	for _, l := range o.Manifest.Layers {
-		out = append(out, l.Digest)
-	}
-	return out
-}
-
 // waitFor polls cond until it holds or limit passes.
 func waitFor(limit time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(limit)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,19 +202,6 @@ func writeFile(t testing.TB, path, data string) {
 	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// shFails runs `sh -c script` in a fresh busybox container with the run
-// options; the run must fail (the container exits non-zero). It returns
-// the output.
-func shFails(t testing.TB, dm *testenv.Daemon, opts []string, script string) string {
-	t.Helper()
-	args := append(append([]string{}, opts...), "busybox", "sh", "-c", script)
-	res := dm.RunRm(t, args...)
-	if res.ExitCode == 0 {
-		t.Errorf("pouch run --rm %s: exit 0, want a failure\nstdout: %s", strings.Join(args, " "), res.Stdout)
-	}
-	return res.Combined()
 }
 
 // loadImage loads a busybox-based image with the options under the name,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -633,8 +632,6 @@ func resolvConfFor(hc *ctypes.HostConfig, embedded bool) string {
 	}
 	return b.String()
 }
-
-var _ = filepath.Join
 
 // Connect connects a container to a network: at once when it runs, at its
 // next start otherwise.

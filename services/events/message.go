@@ -50,12 +50,6 @@ func VolumeEvent(action eventtypes.Action, name string, attrs map[string]string)
 	return message(eventtypes.VolumeEventType, action, name, attrs)
 }
 
-// DaemonEvent is an event about the daemon itself (reload), its actor the
-// daemon's ID; attrs hold "name" (the host name) and the changed settings.
-func DaemonEvent(action eventtypes.Action, id string, attrs map[string]string) eventtypes.Message {
-	return message(eventtypes.DaemonEventType, action, id, attrs)
-}
-
 func message(t eventtypes.Type, action eventtypes.Action, id string, attrs map[string]string) eventtypes.Message {
 	if attrs == nil {
 		attrs = map[string]string{}

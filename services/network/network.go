@@ -13,12 +13,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -264,16 +262,3 @@ func defaultPools() []netip.Prefix {
 
 // firstHost is the first usable address of p (the usual gateway).
 func firstHost(p netip.Prefix) netip.Addr { return p.Masked().Addr().Next() }
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-var _ = filepath.Join
-var _ sync.Mutex

@@ -151,9 +151,7 @@ func matchLabels(labels map[string]string, filters []string) bool {
 	return true
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	return slices.Sorted(maps.Keys(m))
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // errNoSuchVolume is Docker's not-found error for an operation on a volume.
 func errNoSuchVolume(op, name string) error {

@@ -122,10 +122,6 @@ type Injection struct {
 	hitOnce sync.Once
 }
 
-// Hit is closed when the fault first takes effect (for a stall or a cut:
-// once the bytes before it were sent).
-func (f *Injection) Hit() <-chan struct{} { return f.hit }
-
 // WaitHit waits (bounded) for the fault to take effect.
 func (f *Injection) WaitHit(t testing.TB, limit time.Duration) {
 	t.Helper()
@@ -141,18 +137,6 @@ func (f *Injection) Hits() int {
 	f.p.mu.Lock()
 	defer f.p.mu.Unlock()
 	return f.hits
-}
-
-// Remove takes the fault out of force.
-func (f *Injection) Remove() {
-	f.p.mu.Lock()
-	defer f.p.mu.Unlock()
-	for i, g := range f.p.faults {
-		if g == f {
-			f.p.faults = append(f.p.faults[:i:i], f.p.faults[i+1:]...)
-			return
-		}
-	}
 }
 
 func (f *Injection) fire() { f.hitOnce.Do(func() { close(f.hit) }) }

@@ -240,16 +240,6 @@ func (r *Registry) manifest(repo, ref string) (string, []byte, digest.Digest, er
 	return hdr.Get("Content-Type"), body, digest.FromBytes(body), nil
 }
 
-// DeleteManifest deletes a manifest by digest (the registry has delete
-// enabled), so a later pull of it gets 404.
-func (r *Registry) DeleteManifest(t testing.TB, repo string, d digest.Digest) {
-	t.Helper()
-	status, _, body, err := r.do(http.MethodDelete, "/v2/"+repo+"/manifests/"+d.String(), nil, nil)
-	if err != nil || status != http.StatusAccepted {
-		t.Fatalf("registry: DELETE manifest %s@%s: %d %s %v", repo, d, status, body, err)
-	}
-}
-
 // PutBlob uploads one blob unless the repository already has it.
 func (r *Registry) PutBlob(repo string, d digest.Digest, data []byte) error {
 	status, _, _, err := r.do(http.MethodHead, "/v2/"+repo+"/blobs/"+d.String(), nil, nil)
